@@ -1,0 +1,343 @@
+//! Configuration: defaults in code, then an optional `ssot.toml`, then
+//! `SSOT_`-prefixed environment variables (and `DATABASE_URL`), then command-line
+//! flags. Validated once at start, with messages that say what to fix.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Backend, PoolConfig, redact_url};
+
+/// The database used when nothing is configured; created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/ssot.db";
+/// Read when present; `--config` names another file.
+pub const DEFAULT_CONFIG_FILE: &str = "ssot.toml";
+
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// `sqlite://PATH` (embedded default) or `postgres://USER@HOST/DB`.
+    pub database_url: String,
+    /// Upper bound of pooled database connections.
+    pub db_max_connections: u32,
+    /// `tracing` filter, e.g. `info` or `ssot=debug,sqlx=warn`.
+    pub log: String,
+    /// `text` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// Largest JSON request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// A request taking longer than this is answered with 503.
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            db_max_connections: 10,
+            log: "info".to_owned(),
+            log_format: LogFormat::Text,
+            max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+// The database URL may carry a password: never print it whole.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("db_max_connections", &self.db_max_connections)
+            .field("log", &self.log)
+            .field("log_format", &self.log_format)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(e: figment::Error) -> Self {
+        ConfigError::Invalid(e.to_string())
+    }
+}
+
+/// The configuration keys, taken from the defaults so the list cannot go stale.
+fn known_keys() -> Vec<String> {
+    match figment::value::Value::serialize(Settings::default()) {
+        Ok(figment::value::Value::Dict(_, dict)) => dict.into_keys().collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl Settings {
+    /// Loads the layers. `file` is the `--config` flag: when given it must exist;
+    /// otherwise `ssot.toml` in the working directory is read if present. Only
+    /// `SSOT_` variables that name a key are read, because other tools share the
+    /// prefix (test harnesses, helper scripts); a typo in the file is an error.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let path = match file {
+            Some(p) if !p.exists() => return Err(ConfigError::MissingFile(p.to_owned())),
+            Some(p) => p.to_owned(),
+            None => PathBuf::from(DEFAULT_CONFIG_FILE),
+        };
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(path))
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database_url".into()),
+            )
+            .merge(
+                Env::prefixed("SSOT_").filter(|key| known_keys().iter().any(|k| k == key.as_str())),
+            )
+            .extract()?;
+        Ok(settings)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn pool(&self) -> PoolConfig {
+        PoolConfig {
+            max_connections: self.db_max_connections,
+            ..PoolConfig::default()
+        }
+    }
+
+    /// Checks every value and resolves the database URL (see [`resolve_database_url`]).
+    pub fn validate(mut self) -> Result<Self, ConfigError> {
+        if self.db_max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "db_max_connections must be at least 1".into(),
+            ));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "max_body_bytes must be at least 1024".into(),
+            ));
+        }
+        if self.request_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "request_timeout_secs must be at least 1".into(),
+            ));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log)
+            .map_err(|e| ConfigError::Invalid(format!("log filter `{}`: {e}", self.log)))?;
+        self.database_url = resolve_database_url(&self.database_url)?;
+        Ok(self)
+    }
+}
+
+const SQLITE_EXTENSIONS: [&str; 4] = ["db", "sqlite", "sqlite3", "db3"];
+
+/// Checks a database URL and, for SQLite, decides whether the file may be
+/// created. A path that looks like a typo is refused rather than silently
+/// becoming a new, empty database: its folder must exist (the default `./data`
+/// is created) and a new file must have a database extension.
+pub fn resolve_database_url(url: &str) -> Result<String, ConfigError> {
+    let backend = Backend::from_url(url).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    if backend == Backend::Postgres {
+        return Ok(url.to_owned());
+    }
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() {
+        return Err(ConfigError::Invalid(format!(
+            "database URL `{url}` names no file"
+        )));
+    }
+    if path == ":memory:" || Path::new(path).exists() {
+        return Ok(url.to_owned());
+    }
+    let file = Path::new(path);
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if url == DEFAULT_DATABASE_URL {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ConfigError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+    } else if !dir.is_dir() {
+        return Err(ConfigError::Invalid(format!(
+            "database folder {} does not exist; check the path in `{url}` for a typo, or create the folder",
+            dir.display()
+        )));
+    }
+    let extension = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if !SQLITE_EXTENSIONS.contains(&extension) {
+        return Err(ConfigError::Invalid(format!(
+            "database file {} does not exist and `.{extension}` is not a database extension ({}); is it a typo?",
+            file.display(),
+            SQLITE_EXTENSIONS.join(", ")
+        )));
+    }
+    let query = if query.is_empty() {
+        "mode=rwc".to_owned()
+    } else {
+        format!("{query}&mode=rwc")
+    };
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use figment::Jail;
+
+    #[test]
+    fn defaults_need_no_file() {
+        Jail::expect_with(|_jail| {
+            let s = Settings::load(None)?;
+            assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+            assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_file_overrides_defaults_and_unknown_keys_are_errors() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "ssot.toml",
+                "bind = \"0.0.0.0:9000\"\ndb_max_connections = 3\n",
+            )?;
+            let s = Settings::load(None)?;
+            assert_eq!((s.bind.port(), s.db_max_connections), (9000, 3));
+            jail.create_file("typo.toml", "bnd = \"0.0.0.0:9000\"\n")?;
+            let err = Settings::load(Some(Path::new("typo.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("bnd"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_beats_the_file_and_ssot_prefix_beats_database_url() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "ssot.toml",
+                "db_max_connections = 3\ndatabase_url = \"sqlite://file.db\"\n",
+            )?;
+            jail.set_env("SSOT_DB_MAX_CONNECTIONS", "7");
+            jail.set_env("DATABASE_URL", "postgres://localhost/a");
+            let s = Settings::load(None)?;
+            assert_eq!(
+                (s.db_max_connections, s.database_url.as_str()),
+                (7, "postgres://localhost/a")
+            );
+            jail.set_env("SSOT_DATABASE_URL", "postgres://localhost/b");
+            assert_eq!(Settings::load(None)?.database_url, "postgres://localhost/b");
+            jail.set_env("SSOT_TEST_SOMETHING_ELSE", "ignored");
+            assert!(Settings::load(None).is_ok());
+            jail.set_env("SSOT_DB_MAX_CONNECTIONS", "many");
+            assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        let err = Settings::load(Some(Path::new("/nonexistent/ssot.toml"))).unwrap_err();
+        assert!(matches!(err, ConfigError::MissingFile(_)));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_key_named() {
+        let mut s = Settings::default();
+        s.db_max_connections = 0;
+        assert!(
+            s.clone()
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("db_max_connections")
+        );
+        s.db_max_connections = 1;
+        s.log = "=[bad".into();
+        assert!(s.validate().unwrap_err().to_string().contains("log filter"));
+    }
+
+    #[test]
+    fn a_sqlite_path_in_a_missing_folder_is_a_typo() {
+        let err = resolve_database_url("sqlite:///nonexistent-dir/ssot.db")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not exist"), "{err}");
+    }
+
+    #[test]
+    fn a_new_sqlite_file_needs_a_database_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        let typo = format!("sqlite://{}/ssot.bd", dir.path().display());
+        assert!(
+            resolve_database_url(&typo)
+                .unwrap_err()
+                .to_string()
+                .contains("typo")
+        );
+        let good = format!("sqlite://{}/ssot.db", dir.path().display());
+        assert_eq!(
+            resolve_database_url(&good).unwrap(),
+            format!("{good}?mode=rwc")
+        );
+        let with_query = format!("{good}?cache=private");
+        assert_eq!(
+            resolve_database_url(&with_query).unwrap(),
+            format!("{good}?cache=private&mode=rwc")
+        );
+    }
+
+    #[test]
+    fn an_existing_sqlite_file_is_used_as_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anything.data");
+        std::fs::write(&path, b"").unwrap();
+        let url = format!("sqlite://{}", path.display());
+        assert_eq!(resolve_database_url(&url).unwrap(), url);
+    }
+
+    #[test]
+    fn unknown_schemes_are_refused_and_postgres_passes_through() {
+        assert!(resolve_database_url("postgress://localhost/db").is_err());
+        assert!(resolve_database_url("mysql://localhost/db").is_err());
+        let pg = "postgres://u:p@localhost/test";
+        assert_eq!(resolve_database_url(pg).unwrap(), pg);
+    }
+
+    #[test]
+    fn debug_output_hides_the_database_password() {
+        let s = Settings {
+            database_url: "postgres://u:hunter2@h/db".into(),
+            ..Settings::default()
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,81 @@
+//! Credentialing documents: their type ids and, per project, whether each required
+//! one has been approved yet.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::validation::{FieldError, field_error};
+
+/// A document type id such as `insurance_certificate`: lowercase letters, digits and
+/// underscores, the key that ties a document to the protocol that checks it.
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(transparent)]
+pub struct DocumentType(String);
+
+impl DocumentType {
+    pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
+        let v = value.trim();
+        let ok = !v.is_empty()
+            && v.len() <= 64
+            && v.starts_with(|c: char| c.is_ascii_lowercase())
+            && v.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !ok {
+            return Err(field_error(
+                field,
+                format!(
+                    "`{v}` is not a document type id (lowercase letters, digits and `_`, e.g. `insurance_certificate`)"
+                ),
+            ));
+        }
+        Ok(Self(v.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DocumentType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Parses a list of required document types, refusing duplicates.
+pub fn document_types(field: &str, values: &[String]) -> Result<Vec<DocumentType>, FieldError> {
+    if values.len() > 20 {
+        return Err(field_error(field, "must list at most 20 document types"));
+    }
+    let mut out: Vec<DocumentType> = Vec::with_capacity(values.len());
+    for (i, v) in values.iter().enumerate() {
+        let t = DocumentType::parse(&format!("{field}[{i}]"), v)?;
+        if out.contains(&t) {
+            return Err(field_error(field, format!("lists `{t}` twice")));
+        }
+        out.push(t);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_type_ids_are_strict() {
+        assert!(DocumentType::parse("t", "insurance_certificate").is_ok());
+        for bad in ["", "Insurance", "nda!", "1nda", "a b"] {
+            assert!(DocumentType::parse("t", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn duplicates_are_refused() {
+        assert!(document_types("d", &["nda".into(), "nda".into()]).is_err());
+        assert_eq!(document_types("d", &["nda".into()]).unwrap().len(), 1);
+    }
+}

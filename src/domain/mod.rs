@@ -1,0 +1,28 @@
+//! The pure domain: types, validation, the lifecycle tables and value metrics.
+//! Nothing here performs I/O or knows about HTTP or the database.
+
+pub mod access;
+pub mod actor;
+pub mod audit;
+pub mod contact;
+pub mod document;
+pub mod expert;
+pub mod ids;
+pub mod lifecycle;
+pub mod metrics;
+pub mod project;
+pub mod task;
+pub mod ticket;
+pub mod validation;
+
+/// "a, b, c" (or "none") for error messages that list actions.
+fn names<T: Copy + Into<&'static str>>(items: &[T]) -> String {
+    if items.is_empty() {
+        return "none".into();
+    }
+    items
+        .iter()
+        .map(|i| (*i).into())
+        .collect::<Vec<&str>>()
+        .join(", ")
+}

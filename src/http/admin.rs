@@ -1,0 +1,148 @@
+//! Tokens, the caller's identity, the global audit trail and the outbox.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Caller, Json, Path, Query};
+use crate::domain::actor::Role;
+use crate::domain::audit::AuditEvent;
+use crate::domain::ids::{AuditId, ContactId, ProjectId, TokenId};
+use crate::store::{OutboxEntry, OutboxStatus, TokenRecord};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(create_token, list_tokens))
+        .routes(routes!(revoke_token))
+        .routes(routes!(recent_audit))
+        .routes(routes!(list_outbox))
+}
+
+/// The token in use: its role, contact and label.
+#[utoipa::path(get, path = "/me", tag = "admin", responses((status = 200, body = TokenRecord), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn me(caller: Caller) -> Json<TokenRecord> {
+    Json(caller.token)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewTokenRequest {
+    role: Role,
+    /// Required for `expert` and `client` tokens: the contact they speak for.
+    #[serde(default)]
+    contact_id: Option<ContactId>,
+    #[serde(default)]
+    label: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct NewTokenResponse {
+    token: TokenRecord,
+    /// Shown only now; store it safely.
+    secret: String,
+}
+
+/// Creates a token (admin only). The secret appears once in the answer.
+#[utoipa::path(post, path = "/tokens", tag = "admin", request_body = NewTokenRequest,
+    responses((status = 201, body = NewTokenResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<NewTokenRequest>,
+) -> Result<(StatusCode, Json<NewTokenResponse>), ApiError> {
+    caller.require_admin()?;
+    let new = state
+        .store
+        .create_token(
+            req.role,
+            req.contact_id,
+            req.label.as_deref(),
+            &caller.actor,
+        )
+        .await?;
+    tracing::info!(token = %new.record.id, role = %new.record.role, "token created");
+    Ok((
+        StatusCode::CREATED,
+        Json(NewTokenResponse {
+            token: new.record,
+            secret: new.secret,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/tokens", tag = "admin", responses((status = 200, body = Vec<TokenRecord>)), security(("bearer" = [])))]
+async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<TokenRecord>>, ApiError> {
+    caller.require_admin()?;
+    Ok(Json(state.store.list_tokens().await?))
+}
+
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "admin", params(("id" = TokenId, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<TokenId>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    state.store.revoke_token(id, &caller.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AuditQuery {
+    /// Return events older than this event id (the last id of the previous page).
+    before: Option<AuditId>,
+    /// At most this many events (default 50, at most 200).
+    limit: Option<u32>,
+}
+
+/// The newest audit events across the hub, newest first (staff only).
+#[utoipa::path(get, path = "/audit", tag = "admin", params(AuditQuery),
+    responses((status = 200, body = Vec<AuditEvent>)), security(("bearer" = [])))]
+async fn recent_audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Vec<AuditEvent>>, ApiError> {
+    caller.require_staff()?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    Ok(Json(state.store.audit_recent(q.before, limit).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct OutboxQuery {
+    status: Option<OutboxStatus>,
+    project_id: Option<ProjectId>,
+    /// At most this many entries (default 100, at most 1000).
+    limit: Option<u32>,
+}
+
+/// Side effects waiting, delivered or failed, in delivery order (staff only).
+#[utoipa::path(get, path = "/outbox", tag = "admin", params(OutboxQuery),
+    responses((status = 200, body = Vec<OutboxEntry>)), security(("bearer" = [])))]
+async fn list_outbox(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<OutboxQuery>,
+) -> Result<Json<Vec<OutboxEntry>>, ApiError> {
+    caller.require_staff()?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(
+        state
+            .store
+            .list_outbox(q.status, q.project_id, limit)
+            .await?,
+    ))
+}

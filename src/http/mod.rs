@@ -1,0 +1,151 @@
+//! The HTTP edge: the JSON API under `/api/v1` with its OpenAPI document. Each
+//! module exports a `router()`; handlers parse input into domain types, check
+//! who may act, call the store and shape the answer.
+
+mod admin;
+mod contacts;
+pub mod error;
+mod experts;
+mod extract;
+mod health;
+mod projects;
+mod tasks;
+mod tickets;
+mod views;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::LatencyUnit;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::store::Store;
+use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+}
+
+/// Limits applied to every request.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpLimits {
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "SSoT-Lite API",
+        description = "Single source of truth and lifecycle orchestrator for an agency of vetted experts. \
+            Authenticate with `Authorization: Bearer <token>` (create one with `ssot token create`).",
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "projects", description = "Intake, the 11-step lifecycle, value metrics and audit"),
+        (name = "experts", description = "Expert profiles and vetting"),
+        (name = "contacts", description = "Client CRM records"),
+        (name = "tasks", description = "The built-in tracker"),
+        (name = "helpdesk", description = "Tickets and messages"),
+        (name = "admin", description = "Tokens, audit trail, outbox"),
+        (name = "health", description = "Liveness"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The whole API as one router, with its OpenAPI document served at
+/// `/api/v1/openapi.json`.
+pub fn router(state: AppState, limits: HttpLimits) -> Router {
+    let api = OpenApiRouter::new()
+        .merge(health::router())
+        .merge(projects::router())
+        .merge(experts::router())
+        .merge(contacts::router())
+        .merge(tasks::router())
+        .merge(tickets::router())
+        .merge(admin::router());
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", api)
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+    let request_id = HeaderName::from_static("x-request-id");
+    api.route(
+        "/api/v1/openapi.json",
+        get(move || std::future::ready(axum::Json(openapi.clone()))),
+    )
+    .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+    .layer(middleware::from_fn_with_state(
+        limits.request_timeout,
+        time_limit,
+    ))
+    .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+    .layer(
+        TraceLayer::new_for_http()
+            .make_span_with(make_span)
+            .on_response(
+                DefaultOnResponse::new()
+                    .level(Level::INFO)
+                    .latency_unit(LatencyUnit::Micros),
+            ),
+    )
+    .layer(PropagateRequestIdLayer::new(request_id.clone()))
+    .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+    .with_state(state)
+}
+
+/// One span per request, keyed by the matched route (not the raw path, so ids
+/// do not explode the cardinality), with the caller filled in after auth.
+fn make_span(req: &Request) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(req.uri().path(), MatchedPath::as_str);
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!("request", method = %req.method(), route, request_id, caller = tracing::field::Empty)
+}
+
+/// Answers 503 in the API's error format when a request runs too long; dropping
+/// the handler rolls back any open transaction.
+async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(?limit, "request timed out");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "the request took too long; retry",
+            )
+            .into_response()
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! `ssot`: the command-line entry point. A thin layer over the library: parse
+//! flags, load configuration, run one command.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::builder::PossibleValuesParser;
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use ssot::App;
+use ssot::config::Settings;
+use ssot::domain::actor::{Actor, Person, Role};
+use ssot::domain::ids::{ContactId, TokenId};
+use ssot::store::{Store, redact_url};
+
+#[derive(Parser)]
+#[command(
+    name = "ssot",
+    version,
+    about = "SSoT-Lite: single source of truth and lifecycle orchestrator for an expert agency"
+)]
+#[command(
+    after_help = "Configuration: defaults, then ./ssot.toml (or --config), then SSOT_* environment variables, then flags.\n\
+    Quick start: `ssot serve`, then `ssot token create --role admin` in another shell."
+)]
+struct Cli {
+    /// Configuration file [default: ./ssot.toml when present]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database URL, e.g. sqlite://./data/ssot.db or postgres://user@host/db
+    /// [env: SSOT_DATABASE_URL, DATABASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the hub: the JSON API under /api/v1 (creates the database on first start)
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080, env: SSOT_BIND]
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<SocketAddr>,
+    },
+    /// Apply pending database migrations and exit
+    Migrate,
+    /// Create, list and revoke API tokens
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print its secret (shown only once)
+    Create {
+        /// What the token may do
+        #[arg(long, value_parser = PossibleValuesParser::new(["operator", "expert", "client", "admin"]))]
+        role: String,
+        /// The contact an expert or client token speaks for
+        #[arg(long, value_name = "ID")]
+        contact: Option<ContactId>,
+        /// A name for the audit trail [default: the role, or the contact's name]
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List tokens that are not revoked
+    List,
+    /// Revoke a token by its id
+    Revoke { id: TokenId },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match load_settings(&cli) {
+        Ok(s) => s,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    ssot::telemetry::init(&settings.log, settings.log_format);
+    let runtime = tokio::runtime::Runtime::new().expect("the tokio runtime starts");
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_settings(cli: &Cli) -> Result<Settings, String> {
+    let mut settings = Settings::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    if let Some(url) = &cli.database_url {
+        settings.database_url = url.clone();
+    }
+    if let Command::Serve { bind: Some(bind) } = &cli.command {
+        settings.bind = *bind;
+    }
+    settings.validate().map_err(|e| e.to_string())
+}
+
+/// Who the command line acts as in the audit trail: whoever can run the binary
+/// against the database is in effect an administrator.
+fn cli_actor() -> Actor {
+    Actor::Person(Person {
+        role: Role::Admin,
+        contact: None,
+        label: "cli".into(),
+    })
+}
+
+async fn run(command: Command, settings: Settings) -> Result<(), String> {
+    match command {
+        Command::Serve { .. } => serve(settings).await,
+        Command::Migrate => {
+            let store = Store::open(&settings.database_url, &settings.pool())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "database {} is up to date",
+                redact_url(&settings.database_url)
+            );
+            store.close().await;
+            Ok(())
+        }
+        Command::Token { command } => token(command, settings).await,
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let listener = TcpListener::bind(settings.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+    let app = App::open(settings).await.map_err(|e| e.to_string())?;
+    if app
+        .store
+        .list_tokens()
+        .await
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        tracing::warn!("no API tokens yet: create one with `ssot token create --role admin`");
+    }
+    app.serve(listener, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn token(command: TokenCommand, settings: Settings) -> Result<(), String> {
+    let store = Store::open(&settings.database_url, &settings.pool())
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = match command {
+        TokenCommand::Create {
+            role,
+            contact,
+            label,
+        } => {
+            let role: Role = role.parse().map_err(|_| format!("unknown role {role}"))?;
+            let new = store
+                .create_token(role, contact, label.as_deref(), &cli_actor())
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "created {} token {} ({}); the secret below is shown only once:",
+                new.record.role, new.record.id, new.record.label
+            );
+            println!("{}", new.secret);
+            Ok(())
+        }
+        TokenCommand::List => {
+            for t in store.list_tokens().await.map_err(|e| e.to_string())? {
+                let contact = t
+                    .contact_id
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "-".into());
+                println!("{}  {:<8}  {:<36}  {}", t.id, t.role, contact, t.label);
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { id } => {
+            store
+                .revoke_token(id, &cli_actor())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("revoked {id}");
+            Ok(())
+        }
+    };
+    store.close().await;
+    result
+}
+
+/// Completes on Ctrl-C or SIGTERM, so the server can drain and stop cleanly.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,190 @@
+//! Contacts (the CRM records of clients and experts).
+
+use sqlx::{AnyConnection, FromRow};
+
+use super::audit::{self, AuditEntry};
+use super::codec::{from_json, now, parse_col, parse_ts, to_json, ts};
+use super::{Store, StoreError};
+use crate::domain::actor::Actor;
+use crate::domain::audit::EntityKind;
+use crate::domain::contact::{Contact, ContactKind, ContactPatchInput, Email, NewContact, TaxId};
+use crate::domain::ids::ContactId;
+use crate::domain::validation::FieldError;
+
+pub(crate) const CONTACT_COLUMNS: &str = "c.id, c.kind, c.full_name, c.email, c.phone, c.legal_name, c.tax_id, c.properties, c.crm_ref, c.created_at, c.updated_at";
+
+#[derive(FromRow)]
+pub(crate) struct ContactRow {
+    id: String,
+    kind: String,
+    full_name: String,
+    email: String,
+    phone: Option<String>,
+    legal_name: Option<String>,
+    tax_id: Option<String>,
+    properties: String,
+    crm_ref: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl TryFrom<ContactRow> for Contact {
+    type Error = StoreError;
+    fn try_from(r: ContactRow) -> Result<Self, StoreError> {
+        let corrupt =
+            |e: FieldError| StoreError::Corrupt(format!("contacts.{}: {}", e.field, e.message));
+        Ok(Contact {
+            id: parse_col("contacts.id", &r.id)?,
+            kind: parse_col("contacts.kind", &r.kind)?,
+            full_name: r.full_name,
+            email: Email::parse(&r.email).map_err(corrupt)?,
+            phone: r.phone,
+            legal_name: r.legal_name,
+            tax_id: r
+                .tax_id
+                .as_deref()
+                .map(TaxId::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            properties: from_json("contacts.properties", &r.properties)?,
+            crm_ref: r.crm_ref,
+            created_at: parse_ts(&r.created_at)?,
+            updated_at: parse_ts(&r.updated_at)?,
+        })
+    }
+}
+
+/// Inserts a contact inside a caller's transaction, mapping a taken e-mail to a
+/// clear duplicate error.
+pub(crate) async fn insert(
+    conn: &mut AnyConnection,
+    new: &NewContact,
+    actor: &Actor,
+) -> Result<Contact, StoreError> {
+    let at = now();
+    let contact = Contact {
+        id: ContactId::new(),
+        kind: new.kind,
+        full_name: new.full_name.clone(),
+        email: new.email.clone(),
+        phone: new.phone.clone(),
+        legal_name: new.legal_name.clone(),
+        tax_id: new.tax_id.clone(),
+        properties: Default::default(),
+        crm_ref: None,
+        created_at: at,
+        updated_at: at,
+    };
+    sqlx::query(
+        "INSERT INTO contacts (id, kind, full_name, email, phone, legal_name, tax_id, properties, crm_ref, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $9)",
+    )
+    .bind(contact.id.to_string())
+    .bind(contact.kind.as_str())
+    .bind(contact.full_name.clone())
+    .bind(contact.email.to_string())
+    .bind(contact.phone.clone())
+    .bind(contact.legal_name.clone())
+    .bind(contact.tax_id.as_ref().map(|t| t.as_str().to_owned()))
+    .bind(to_json(&contact.properties))
+    .bind(ts(at))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| email_taken(e, &contact.email))?;
+    let entry = AuditEntry::change(EntityKind::Contact, contact.id, actor, "create")
+        .with_details(serde_json::json!({ "kind": contact.kind }));
+    audit::append(conn, entry, at).await?;
+    Ok(contact)
+}
+
+fn email_taken(e: sqlx::Error, email: &Email) -> StoreError {
+    match StoreError::from(e) {
+        StoreError::Duplicate(_) => {
+            StoreError::Duplicate(format!("a contact with e-mail {email} already exists"))
+        }
+        other => other,
+    }
+}
+
+pub(crate) async fn fetch(conn: &mut AnyConnection, id: ContactId) -> Result<Contact, StoreError> {
+    let row: Option<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = $1"
+    )))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.ok_or_else(|| StoreError::not_found("contact", id))?
+        .try_into()
+}
+
+impl Store {
+    pub async fn create_contact(
+        &self,
+        new: &NewContact,
+        actor: &Actor,
+    ) -> Result<Contact, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let contact = insert(&mut tx, new, actor).await?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    pub async fn contact(&self, id: ContactId) -> Result<Contact, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        fetch(&mut conn, id).await
+    }
+
+    /// Contacts of one kind (or all), oldest first, paged by id.
+    pub async fn list_contacts(
+        &self,
+        kind: Option<ContactKind>,
+        after: Option<ContactId>,
+        limit: u32,
+    ) -> Result<Vec<Contact>, StoreError> {
+        let rows: Vec<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c
+             WHERE ($1 IS NULL OR c.kind = $1) AND ($2 IS NULL OR c.id > $2)
+             ORDER BY c.id LIMIT $3"
+        )))
+        .bind(kind.map(|k| k.as_str()))
+        .bind(after.map(|a| a.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Contact::try_from).collect()
+    }
+
+    /// Applies a partial update; an invalid field changes nothing.
+    pub async fn update_contact(
+        &self,
+        id: ContactId,
+        patch: &ContactPatchInput,
+        actor: &Actor,
+    ) -> Result<Contact, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut contact = fetch(&mut tx, id).await?;
+        contact.apply_patch(patch)?;
+        contact.updated_at = now();
+        sqlx::query(
+            "UPDATE contacts SET full_name = $1, email = $2, phone = $3, legal_name = $4, tax_id = $5, updated_at = $6 WHERE id = $7",
+        )
+        .bind(contact.full_name.clone())
+        .bind(contact.email.to_string())
+        .bind(contact.phone.clone())
+        .bind(contact.legal_name.clone())
+        .bind(contact.tax_id.as_ref().map(|t| t.as_str().to_owned()))
+        .bind(ts(contact.updated_at))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| email_taken(e, &contact.email))?;
+        audit::append(
+            &mut tx,
+            AuditEntry::change(EntityKind::Contact, id, actor, "update"),
+            contact.updated_at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+}

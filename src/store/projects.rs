@@ -1,0 +1,517 @@
+//! Projects and their lifecycle transitions. A transition is decided by the pure
+//! domain inside a write transaction, and stored there together with its audit
+//! event and the side effects it asks for (the outbox), so they stand or fall
+//! together.
+
+use sqlx::{AnyConnection, FromRow};
+use time::OffsetDateTime;
+
+use super::audit::{self, AuditEntry};
+use super::codec::{
+    from_json, from_opt_json, now, parse_col, parse_opt_col, parse_ts, to_json, ts,
+};
+use super::{Backend, Store, StoreError, contacts, experts, outbox};
+use crate::domain::actor::Actor;
+use crate::domain::audit::EntityKind;
+use crate::domain::contact::ContactKind;
+use crate::domain::ids::{ContactId, ProjectId};
+use crate::domain::lifecycle::{
+    self, Assignment, Command, ExpertFacts, Facts, ProjectState, Transition, TransitionError,
+};
+use crate::domain::metrics::{Baseline, Outcome};
+use crate::domain::project::{NewProject, Project};
+use crate::domain::validation::{Reason, ValidationErrors};
+
+const PROJECT_SELECT: &str =
+    "SELECT id, client_id, title, spec, skills, industry, required_documents, state, expert_id,
+        baseline, outcome, intake, tracker_ref, board_ref, crm_ref, version, created_at, updated_at
+     FROM projects";
+
+#[derive(FromRow)]
+struct ProjectRow {
+    id: String,
+    client_id: String,
+    title: String,
+    spec: String,
+    skills: String,
+    industry: Option<String>,
+    required_documents: String,
+    state: String,
+    expert_id: Option<String>,
+    baseline: Option<String>,
+    outcome: Option<String>,
+    intake: String,
+    tracker_ref: Option<String>,
+    board_ref: Option<String>,
+    crm_ref: Option<String>,
+    version: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+impl TryFrom<ProjectRow> for Project {
+    type Error = StoreError;
+    fn try_from(r: ProjectRow) -> Result<Self, StoreError> {
+        Ok(Project {
+            id: parse_col("projects.id", &r.id)?,
+            client_id: parse_col("projects.client_id", &r.client_id)?,
+            title: r.title,
+            spec: r.spec,
+            skills: from_json("projects.skills", &r.skills)?,
+            industry: from_opt_json("projects.industry", r.industry.as_deref())?,
+            required_documents: from_json("projects.required_documents", &r.required_documents)?,
+            state: parse_col("projects.state", &r.state)?,
+            expert_id: parse_opt_col("projects.expert_id", r.expert_id.as_deref())?,
+            baseline: from_opt_json("projects.baseline", r.baseline.as_deref())?,
+            outcome: from_opt_json("projects.outcome", r.outcome.as_deref())?,
+            intake: from_json("projects.intake", &r.intake)?,
+            tracker_ref: r.tracker_ref,
+            board_ref: r.board_ref,
+            crm_ref: r.crm_ref,
+            version: r.version,
+            created_at: parse_ts(&r.created_at)?,
+            updated_at: parse_ts(&r.updated_at)?,
+        })
+    }
+}
+
+/// Which projects to list; `client` and `expert` narrow to one person's view.
+#[derive(Clone, Debug, Default)]
+pub struct ProjectFilter {
+    pub state: Option<ProjectState>,
+    pub client: Option<ContactId>,
+    pub expert: Option<ContactId>,
+    pub after: Option<ProjectId>,
+    pub limit: u32,
+}
+
+/// The transitions one command caused: the one asked for, then any that
+/// followed automatically (for example `activate` once nothing is outstanding).
+#[derive(Clone, Debug)]
+pub struct TransitionOutcome {
+    pub project: Project,
+    pub transitions: Vec<Transition>,
+}
+
+/// Reads a project inside a write transaction, locking its row on PostgreSQL so
+/// a concurrent transition waits and then sees the new state.
+pub(crate) async fn fetch_for_update(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    id: ProjectId,
+) -> Result<Project, StoreError> {
+    let sql = match backend {
+        Backend::Sqlite => format!("{PROJECT_SELECT} WHERE id = $1"),
+        Backend::Postgres => format!("{PROJECT_SELECT} WHERE id = $1 FOR UPDATE"),
+    };
+    let row: Option<ProjectRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.ok_or_else(|| StoreError::not_found("project", id))?
+        .try_into()
+}
+
+/// Projects an expert is offered or holds (any non-terminal state).
+pub(crate) async fn ids_held_by(
+    conn: &mut AnyConnection,
+    expert: ContactId,
+) -> Result<Vec<ProjectId>, StoreError> {
+    let ids: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM projects WHERE expert_id = $1 ORDER BY id")
+            .bind(expert.to_string())
+            .fetch_all(conn)
+            .await?;
+    ids.iter()
+        .map(|(id,)| parse_col("projects.id", id))
+        .collect()
+}
+
+/// Gathers what the gates need to decide `command` on `project`.
+async fn facts(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    project: &Project,
+    command: &Command,
+) -> Result<Facts, StoreError> {
+    // An offer concerns the expert being offered; everything else the one holding the project.
+    let expert_id = match command {
+        Command::Offer { expert } => Some(*expert),
+        _ => project.expert_id,
+    };
+    let expert = match expert_id {
+        Some(id) => expert_facts(conn, backend, project.id, id).await?,
+        None => None,
+    };
+    Ok(Facts {
+        expert,
+        baseline_recorded: project.baseline.is_some(),
+        outcome_recorded: project.outcome.is_some(),
+        // Document verification arrives with the credentialing gate; until then
+        // every required document counts as outstanding.
+        documents_outstanding: project.required_documents.clone(),
+    })
+}
+
+async fn decide(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    project: &Project,
+    command: Command,
+    actor: &Actor,
+) -> Result<Result<Transition, TransitionError>, StoreError> {
+    let facts = facts(conn, backend, project, &command).await?;
+    Ok(lifecycle::decide(
+        project.state,
+        project.expert_id,
+        command,
+        actor,
+        &facts,
+        &project.required_documents,
+    ))
+}
+
+async fn expert_facts(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    project: ProjectId,
+    id: ContactId,
+) -> Result<Option<ExpertFacts>, StoreError> {
+    let Some(expert) = experts::fetch(conn, backend, id).await? else {
+        return Ok(None);
+    };
+    let (declined,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM project_declines WHERE project_id = $1 AND expert_id = $2",
+    )
+    .bind(project.to_string())
+    .bind(id.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Some(ExpertFacts {
+        id,
+        vetting: expert.profile.vetting,
+        load: expert.load,
+        capacity: expert.profile.capacity,
+        declined_before: declined > 0,
+    }))
+}
+
+/// Decides `command` with the domain and stores it, then takes every automatic
+/// transition whose gates now hold (e.g. `activate` once nothing is outstanding).
+pub(crate) async fn run_command(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    project: &mut Project,
+    command: Command,
+    actor: &Actor,
+) -> Result<Vec<Transition>, StoreError> {
+    let first = decide(conn, backend, project, command, actor).await??;
+    apply(conn, project, &first, actor).await?;
+    let mut done = vec![first];
+    while let Some(command) = lifecycle::automatic_command(project.state) {
+        match decide(conn, backend, project, command, &Actor::Agent).await? {
+            Ok(t) => {
+                apply(conn, project, &t, &Actor::Agent).await?;
+                done.push(t);
+            }
+            Err(TransitionError::GateFailed { .. }) => break,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(done)
+}
+
+/// Writes a decided transition: the row (guarded by its version), the decline
+/// record, the audit event and the outbox entries.
+async fn apply(
+    conn: &mut AnyConnection,
+    project: &mut Project,
+    t: &Transition,
+    actor: &Actor,
+) -> Result<(), StoreError> {
+    let at = now();
+    let expert = match t.assignment {
+        Assignment::Keep => project.expert_id,
+        Assignment::Assign(e) => Some(e),
+        Assignment::Unassign => None,
+    };
+    let updated = sqlx::query(
+        "UPDATE projects SET state = $1, expert_id = $2, version = version + 1, updated_at = $3 WHERE id = $4 AND version = $5",
+    )
+    .bind(t.to.as_str())
+    .bind(expert.map(|e| e.to_string()))
+    .bind(ts(at))
+    .bind(project.id.to_string())
+    .bind(project.version)
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(StoreError::Conflict(
+            "the project was changed concurrently; reload and retry".into(),
+        ));
+    }
+    if let Some(declined) = t.declined_by {
+        sqlx::query(
+            "INSERT INTO project_declines (project_id, expert_id, declined_at) VALUES ($1, $2, $3)",
+        )
+        .bind(project.id.to_string())
+        .bind(declined.to_string())
+        .bind(ts(at))
+        .execute(&mut *conn)
+        .await?;
+    }
+    let effect_kinds: Vec<&str> = t.effects.iter().map(|e| e.kind()).collect();
+    let entry = AuditEntry {
+        entity: EntityKind::Project,
+        entity_id: project.id.to_string(),
+        actor,
+        action: t.action.as_str(),
+        from: Some(t.from.as_str()),
+        to: Some(t.to.as_str()),
+        reason: t.reason.as_ref().map(Reason::as_str),
+        details: serde_json::json!({ "expert_id": expert, "effects": effect_kinds }),
+    };
+    audit::append(conn, entry, at).await?;
+    project.version += 1;
+    outbox::enqueue(conn, project.id, project.version, &t.effects, at).await?;
+    project.state = t.to;
+    project.expert_id = expert;
+    project.updated_at = at;
+    Ok(())
+}
+
+impl Store {
+    /// Step 1: creates a project in `intake` for an existing client, appends the
+    /// intake answers to the client's CRM profile and queues steps 2 and 3.
+    pub async fn create_project(
+        &self,
+        new: NewProject,
+        actor: &Actor,
+    ) -> Result<Project, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let client = contacts::fetch(&mut tx, new.client_id)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound { .. } => StoreError::Invalid(ValidationErrors::single(
+                    "client_id",
+                    format!("no contact with id {}", new.client_id),
+                )),
+                other => other,
+            })?;
+        if client.kind != ContactKind::Client {
+            return Err(ValidationErrors::single(
+                "client_id",
+                "must be a client contact, not an expert",
+            )
+            .into());
+        }
+        let at = now();
+        let project = Project {
+            id: ProjectId::new(),
+            client_id: new.client_id,
+            title: new.title,
+            spec: new.spec,
+            skills: new.skills,
+            industry: new.industry,
+            required_documents: new.required_documents,
+            state: ProjectState::Intake,
+            expert_id: None,
+            baseline: None,
+            outcome: None,
+            intake: new.intake,
+            tracker_ref: None,
+            board_ref: None,
+            crm_ref: None,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        };
+        insert(&mut tx, &project).await?;
+        append_intake_to_client(&mut tx, &project, at).await?;
+        let entry = AuditEntry {
+            to: Some(ProjectState::Intake.as_str()),
+            ..AuditEntry::change(EntityKind::Project, project.id, actor, "create")
+        };
+        audit::append(&mut tx, entry, at).await?;
+        outbox::enqueue(
+            &mut tx,
+            project.id,
+            project.version,
+            &lifecycle::intake_effects(project.client_id),
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(project)
+    }
+
+    pub async fn project(&self, id: ProjectId) -> Result<Project, StoreError> {
+        let row: Option<ProjectRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{PROJECT_SELECT} WHERE id = $1"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.ok_or_else(|| StoreError::not_found("project", id))?
+            .try_into()
+    }
+
+    pub async fn list_projects(&self, filter: &ProjectFilter) -> Result<Vec<Project>, StoreError> {
+        let rows: Vec<ProjectRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{PROJECT_SELECT} WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR client_id = $2)
+               AND ($3 IS NULL OR expert_id = $3) AND ($4 IS NULL OR id > $4)
+             ORDER BY id LIMIT $5"
+        )))
+        .bind(filter.state.map(|s| s.as_str()))
+        .bind(filter.client.map(|c| c.to_string()))
+        .bind(filter.expert.map(|e| e.to_string()))
+        .bind(filter.after.map(|a| a.to_string()))
+        .bind(i64::from(filter.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Project::try_from).collect()
+    }
+
+    /// Applies a lifecycle command in one transaction. With `expected_version`
+    /// the change is refused (conflict) if anyone changed the project since.
+    pub async fn transition_project(
+        &self,
+        id: ProjectId,
+        command: Command,
+        actor: &Actor,
+        expected_version: Option<i64>,
+    ) -> Result<TransitionOutcome, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut project = fetch_for_update(&mut tx, self.backend, id).await?;
+        check_version(&project, expected_version)?;
+        let transitions = run_command(&mut tx, self.backend, &mut project, command, actor).await?;
+        tx.commit().await?;
+        Ok(TransitionOutcome {
+            project,
+            transitions,
+        })
+    }
+
+    /// Step 6: records the value baseline; allowed until credentialing starts.
+    pub async fn record_baseline(
+        &self,
+        id: ProjectId,
+        baseline: Baseline,
+        actor: &Actor,
+    ) -> Result<Project, StoreError> {
+        use ProjectState as S;
+        let allowed = [S::Intake, S::Matching, S::Offered, S::Accepted];
+        self.update_metrics(id, actor, "record_baseline", &allowed, |p| {
+            p.baseline = Some(baseline)
+        })
+        .await
+    }
+
+    /// Step 11: records the realised figures; needed before completion.
+    pub async fn record_outcome(
+        &self,
+        id: ProjectId,
+        outcome: Outcome,
+        actor: &Actor,
+    ) -> Result<Project, StoreError> {
+        let allowed = [ProjectState::Active, ProjectState::Blocked];
+        self.update_metrics(id, actor, "record_outcome", &allowed, |p| {
+            p.outcome = Some(outcome)
+        })
+        .await
+    }
+
+    async fn update_metrics(
+        &self,
+        id: ProjectId,
+        actor: &Actor,
+        action: &str,
+        allowed: &[ProjectState],
+        change: impl FnOnce(&mut Project),
+    ) -> Result<Project, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut project = fetch_for_update(&mut tx, self.backend, id).await?;
+        if !allowed.contains(&project.state) {
+            let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+            return Err(StoreError::Conflict(format!(
+                "`{action}` is possible only in {}; the project is `{}`",
+                names.join(", "),
+                project.state
+            )));
+        }
+        change(&mut project);
+        project.updated_at = now();
+        sqlx::query("UPDATE projects SET baseline = $1, outcome = $2, version = version + 1, updated_at = $3 WHERE id = $4")
+            .bind(project.baseline.as_ref().map(to_json))
+            .bind(project.outcome.as_ref().map(to_json))
+            .bind(ts(project.updated_at))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        project.version += 1;
+        let details =
+            serde_json::json!({ "baseline": project.baseline, "outcome": project.outcome });
+        let entry =
+            AuditEntry::change(EntityKind::Project, id, actor, action).with_details(details);
+        audit::append(&mut tx, entry, project.updated_at).await?;
+        tx.commit().await?;
+        Ok(project)
+    }
+}
+
+fn check_version(project: &Project, expected: Option<i64>) -> Result<(), StoreError> {
+    match expected {
+        Some(v) if v != project.version => Err(StoreError::Conflict(format!(
+            "the project is at version {}, not {v}; reload and retry",
+            project.version
+        ))),
+        _ => Ok(()),
+    }
+}
+
+async fn insert(conn: &mut AnyConnection, p: &Project) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO projects (id, client_id, title, spec, skills, industry, required_documents, state, expert_id,
+            baseline, outcome, intake, tracker_ref, board_ref, crm_ref, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, NULL, $9, NULL, NULL, NULL, $10, $11, $11)",
+    )
+    .bind(p.id.to_string())
+    .bind(p.client_id.to_string())
+    .bind(p.title.clone())
+    .bind(p.spec.clone())
+    .bind(to_json(&p.skills))
+    .bind(p.industry.as_ref().map(to_json))
+    .bind(to_json(&p.required_documents))
+    .bind(p.state.as_str())
+    .bind(to_json(&p.intake))
+    .bind(p.version)
+    .bind(ts(p.created_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Step 2: the consultation answers join the client's CRM profile, newest last.
+async fn append_intake_to_client(
+    conn: &mut AnyConnection,
+    p: &Project,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let mut client = contacts::fetch(conn, p.client_id).await?;
+    let history = client
+        .properties
+        .entry("intake_history")
+        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+    if let serde_json::Value::Array(items) = history {
+        items.push(serde_json::json!({
+            "project_id": p.id, "title": p.title, "answers": p.intake, "at": ts(at),
+        }));
+    }
+    sqlx::query("UPDATE contacts SET properties = $1, updated_at = $2 WHERE id = $3")
+        .bind(to_json(&client.properties))
+        .bind(ts(at))
+        .bind(p.client_id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
