@@ -1,1 +1,601 @@
-fn main() {}
+//! Lifecycle benchmark: drives N projects from intake to archived through the
+//! repository layer and through the HTTP API (the real `ssot serve` binary), on
+//! SQLite and, when a URL is given, PostgreSQL. Reports transitions per second,
+//! p50/p95 latency of a transition and of `GET /projects/{id}`, and the
+//! server's resident memory idle and under load, beside the previous run.
+//!
+//!     cargo bench --bench lifecycle -- [--projects N] [--postgres URL]
+//!
+//! PostgreSQL also comes from `SSOT_TEST_POSTGRES_URL`. Results are kept in
+//! `target/bench/lifecycle.json`; the next run prints its ratios against them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use ssot::domain::actor::{Actor, Person, Role};
+use ssot::domain::contact::{ContactInput, ContactKind, NewContact};
+use ssot::domain::expert::{ExpertProfile, ProfileInput, VettingAction};
+use ssot::domain::ids::{ContactId, ProjectId};
+use ssot::domain::lifecycle::Command as Cmd;
+use ssot::domain::metrics::{Baseline, Outcome};
+use ssot::domain::project::{NewProject, NewProjectInput};
+use ssot::domain::validation::Reason;
+use ssot::store::{PoolConfig, Store};
+
+/// Transitions per project: start_matching, offer, accept, start_credentialing
+/// (+ automatic activate), block, unblock, complete, archive.
+const STEPS: [&str; 8] = [
+    "start_matching",
+    "offer",
+    "accept",
+    "start_credentialing",
+    "block",
+    "unblock",
+    "complete",
+    "archive",
+];
+
+#[derive(Default)]
+struct Samples {
+    transition: Vec<Duration>,
+    get: Vec<Duration>,
+    wall: Duration,
+}
+
+impl Samples {
+    fn summary(&mut self) -> BTreeMap<&'static str, f64> {
+        // Throughput counts whole lifecycles (with their reads and metric writes) per wall second.
+        let tps = self.transition.len() as f64 / self.wall.as_secs_f64();
+        let mut out = BTreeMap::from([("transitions_per_s", tps)]);
+        for (name, v) in [("transition", &mut self.transition), ("get", &mut self.get)] {
+            if v.is_empty() {
+                continue;
+            }
+            v.sort();
+            let pct = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e3;
+            out.insert(
+                if name == "transition" {
+                    "transition_p50_ms"
+                } else {
+                    "get_p50_ms"
+                },
+                pct(0.50),
+            );
+            out.insert(
+                if name == "transition" {
+                    "transition_p95_ms"
+                } else {
+                    "get_p95_ms"
+                },
+                pct(0.95),
+            );
+        }
+        out
+    }
+}
+
+fn admin() -> Actor {
+    Actor::Person(Person {
+        role: Role::Admin,
+        contact: None,
+        label: "bench".into(),
+    })
+}
+
+fn reason() -> Reason {
+    Reason::parse("benchmark").unwrap()
+}
+
+async fn seed(store: &Store) -> (ContactId, ContactId, Actor) {
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    let client_input = ContactInput {
+        full_name: "Bench Client".into(),
+        email: format!("c{tag}@bench.example"),
+        ..Default::default()
+    };
+    let client = store
+        .create_contact(
+            &NewContact::parse(ContactKind::Client, &client_input).unwrap(),
+            &admin(),
+        )
+        .await
+        .unwrap()
+        .id;
+    let expert_input = ContactInput {
+        full_name: "Bench Expert".into(),
+        email: format!("e{tag}@bench.example"),
+        ..Default::default()
+    };
+    let profile = ExpertProfile::parse(&ProfileInput {
+        capacity: 50,
+        ..Default::default()
+    })
+    .unwrap();
+    let expert = store
+        .create_expert(
+            &NewContact::parse(ContactKind::Expert, &expert_input).unwrap(),
+            &profile,
+            &admin(),
+        )
+        .await
+        .unwrap()
+        .contact
+        .id;
+    for action in [VettingAction::StartVetting, VettingAction::Approve] {
+        store
+            .change_vetting(expert, action, None, &admin())
+            .await
+            .unwrap();
+    }
+    let expert_actor = Actor::Person(Person {
+        role: Role::Expert,
+        contact: Some(expert),
+        label: "expert".into(),
+    });
+    (client, expert, expert_actor)
+}
+
+fn new_project(client: ContactId) -> NewProject {
+    NewProject::parse(NewProjectInput {
+        client_id: client,
+        title: "Bench project".into(),
+        spec: "A project driven by the benchmark.".into(),
+        skills: vec![],
+        industry: None,
+        required_documents: vec![],
+        intake: Default::default(),
+    })
+    .unwrap()
+}
+
+fn baseline() -> Baseline {
+    Baseline {
+        hours_before: 40.0,
+        hours_after: 10.0,
+        hourly_value: 100.0,
+        horizon_months: 12,
+        price: 10_000.0,
+    }
+}
+
+async fn bench_store(url: &str, projects: usize) -> Samples {
+    let store = Store::open(url, &PoolConfig::default()).await.unwrap();
+    let (client, expert, expert_actor) = seed(&store).await;
+    let mut s = Samples::default();
+    let start = Instant::now();
+    for _ in 0..projects {
+        let id = store
+            .create_project(new_project(client), &admin())
+            .await
+            .unwrap()
+            .id;
+        for step in STEPS {
+            let (cmd, actor) = match step {
+                "start_matching" => (Cmd::StartMatching, admin()),
+                "offer" => (Cmd::Offer { expert }, admin()),
+                "accept" => (Cmd::Accept, expert_actor.clone()),
+                "start_credentialing" => {
+                    store
+                        .record_baseline(id, baseline(), &admin())
+                        .await
+                        .unwrap();
+                    (Cmd::StartCredentialing, admin())
+                }
+                "block" => (Cmd::Block { reason: reason() }, admin()),
+                "unblock" => (Cmd::Unblock { reason: reason() }, admin()),
+                "complete" => {
+                    store
+                        .record_outcome(
+                            id,
+                            Outcome {
+                                hours_saved: 20.0,
+                                cost: 10_000.0,
+                            },
+                            &admin(),
+                        )
+                        .await
+                        .unwrap();
+                    (Cmd::Complete, admin())
+                }
+                _ => (Cmd::Archive, admin()),
+            };
+            let t = Instant::now();
+            store
+                .transition_project(id, cmd, &actor, None)
+                .await
+                .unwrap();
+            s.transition.push(t.elapsed());
+            let t = Instant::now();
+            store.project(id).await.unwrap();
+            s.get.push(t.elapsed());
+        }
+    }
+    s.wall = start.elapsed();
+    store.close().await;
+    s
+}
+
+/// The real server binary, its memory watched from /proc.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(url: &str, dir: &std::path::Path) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_ssot"))
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                url,
+            ])
+            .env("SSOT_LOG", "warn")
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        Server {
+            child,
+            base: format!("http://127.0.0.1:{port}/api/v1"),
+        }
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut req = http.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{status}: {body}");
+    body
+}
+
+async fn bench_http(url: &str, projects: usize) -> (Samples, Samples, u64, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    // Seed through the store, then let the real server serve it.
+    let store = Store::open(url, &PoolConfig::default()).await.unwrap();
+    let (client, expert, _) = seed(&store).await;
+    let op = store
+        .create_token(Role::Operator, None, Some("bench"), &admin())
+        .await
+        .unwrap()
+        .secret;
+    let ex = store
+        .create_token(Role::Expert, Some(expert), None, &admin())
+        .await
+        .unwrap()
+        .secret;
+    store.close().await;
+
+    let server = Server::start(url, dir.path());
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        if http
+            .get(format!("{}/health", server.base))
+            .send()
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let idle = server.rss_kib();
+    let peak = Arc::new(AtomicU64::new(idle));
+    let done = Arc::new(AtomicBool::new(false));
+    let pid = server.child.id();
+    let sampler = {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                    .ok()
+                    .and_then(|s| {
+                        s.lines()
+                            .find_map(|l| l.strip_prefix("VmRSS:"))
+                            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                    })
+                    .unwrap_or(0);
+                peak.fetch_max(rss, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+
+    // Phase 1: one client, for latency.
+    let base = server.base.clone();
+    let mut s = Samples::default();
+    let start = Instant::now();
+    drive_http(&http, &base, &op, &ex, client, expert, projects, &mut s).await;
+    s.wall = start.elapsed();
+    // Phase 2: four clients at once, for throughput and memory under load.
+    let mut loaded = Samples::default();
+    let start = Instant::now();
+    let workers: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (http, base, op, ex) = (http.clone(), base.clone(), op.clone(), ex.clone());
+            tokio::spawn(async move {
+                let mut part = Samples::default();
+                drive_http(
+                    &http,
+                    &base,
+                    &op,
+                    &ex,
+                    client,
+                    expert,
+                    projects / CLIENTS,
+                    &mut part,
+                )
+                .await;
+                part
+            })
+        })
+        .collect();
+    for w in workers {
+        let part = w.await.unwrap();
+        loaded.transition.extend(part.transition);
+        loaded.get.extend(part.get);
+    }
+    loaded.wall = start.elapsed();
+    s.wall = start.elapsed();
+    done.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    (s, loaded, idle, peak.load(Ordering::Relaxed))
+}
+
+/// Concurrent HTTP clients in the load phase.
+const CLIENTS: usize = 4;
+
+/// Takes `projects` projects from intake to archived over HTTP, timing each
+/// transition and a read after it.
+#[allow(clippy::too_many_arguments)]
+async fn drive_http(
+    http: &reqwest::Client,
+    base: &str,
+    op: &str,
+    ex: &str,
+    client: ContactId,
+    expert: ContactId,
+    projects: usize,
+    s: &mut Samples,
+) {
+    for _ in 0..projects {
+        let created = call(
+            http,
+            reqwest::Method::POST,
+            format!("{base}/projects"),
+            op,
+            Some(json!({ "client_id": client, "title": "Bench", "spec": "Benchmark project" })),
+        )
+        .await;
+        let id: ProjectId = created["id"].as_str().unwrap().parse().unwrap();
+        for step in STEPS {
+            let (token, body) = match step {
+                "offer" => (op, json!({ "action": step, "expert_id": expert })),
+                "accept" => (ex, json!({ "action": step })),
+                "block" | "unblock" => (op, json!({ "action": step, "reason": "benchmark" })),
+                _ => (op, json!({ "action": step })),
+            };
+            if step == "start_credentialing" {
+                call(
+                    http,
+                    reqwest::Method::PUT,
+                    format!("{base}/projects/{id}/baseline"),
+                    op,
+                    Some(serde_json::to_value(baseline()).unwrap()),
+                )
+                .await;
+            }
+            if step == "complete" {
+                call(
+                    http,
+                    reqwest::Method::PUT,
+                    format!("{base}/projects/{id}/outcome"),
+                    op,
+                    Some(json!({ "hours_saved": 20.0, "cost": 10000.0 })),
+                )
+                .await;
+            }
+            let t = Instant::now();
+            call(
+                http,
+                reqwest::Method::POST,
+                format!("{base}/projects/{id}/transitions"),
+                token,
+                Some(body),
+            )
+            .await;
+            s.transition.push(t.elapsed());
+            let t = Instant::now();
+            call(
+                http,
+                reqwest::Method::GET,
+                format!("{base}/projects/{id}"),
+                op,
+                None,
+            )
+            .await;
+            s.get.push(t.elapsed());
+        }
+    }
+}
+
+async fn admin_sql(base: &str, sql: String) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(base).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// A fresh schema in the given PostgreSQL, and its name for the clean-up.
+async fn fresh_postgres(base: &str) -> (String, String) {
+    let schema = format!("ssot_bench_{}", uuid::Uuid::now_v7().simple());
+    admin_sql(base, format!("CREATE SCHEMA {schema}")).await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    (
+        format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+        schema,
+    )
+}
+
+fn fresh_sqlite(dir: &std::path::Path, name: &str) -> String {
+    format!("sqlite://{}/{name}.db?mode=rwc", dir.display())
+}
+
+fn args() -> (usize, Option<String>) {
+    let mut projects = 200;
+    let mut postgres = std::env::var("SSOT_TEST_POSTGRES_URL").ok();
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--projects" => {
+                projects = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--projects N")
+            }
+            "--postgres" => postgres = it.next(),
+            _ => {} // cargo passes --bench
+        }
+    }
+    (projects, postgres)
+}
+
+fn main() {
+    let (projects, postgres) = args();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut results: BTreeMap<String, BTreeMap<&'static str, f64>> = BTreeMap::new();
+    let mut backends = vec![("sqlite", None)];
+    if let Some(pg) = &postgres {
+        backends.push(("postgres", Some(pg.clone())));
+    } else {
+        eprintln!("PostgreSQL skipped: pass --postgres URL or set SSOT_TEST_POSTGRES_URL");
+    }
+    for (name, pg) in backends {
+        for layer in ["store", "http"] {
+            eprintln!(
+                "running {name}/{layer}: {projects} projects x {} transitions ...",
+                STEPS.len()
+            );
+            let (url, schema) = rt.block_on(async {
+                match &pg {
+                    Some(base) => {
+                        let (url, schema) = fresh_postgres(base).await;
+                        (url, Some(schema))
+                    }
+                    None => (fresh_sqlite(dir.path(), &format!("{name}-{layer}")), None),
+                }
+            });
+            let mut summary = if layer == "store" {
+                rt.block_on(bench_store(&url, projects)).summary()
+            } else {
+                let (mut s, mut loaded, idle, peak) = rt.block_on(bench_http(&url, projects));
+                let mut m = s.summary();
+                let l = loaded.summary();
+                m.insert("load4_transitions_per_s", l["transitions_per_s"]);
+                m.insert("load4_transition_p50_ms", l["transition_p50_ms"]);
+                m.insert("load4_transition_p95_ms", l["transition_p95_ms"]);
+                m.insert("rss_idle_mib", idle as f64 / 1024.0);
+                m.insert("rss_load_mib", peak as f64 / 1024.0);
+                m
+            };
+            if let (Some(base), Some(schema)) = (&pg, schema) {
+                rt.block_on(admin_sql(base, format!("DROP SCHEMA {schema} CASCADE")));
+            }
+            summary.insert("projects", projects as f64);
+            results.insert(format!("{name}/{layer}"), summary);
+        }
+    }
+    report(&results);
+}
+
+/// One row per metric, one column per run, each with its ratio to the previous run.
+fn report(results: &BTreeMap<String, BTreeMap<&'static str, f64>>) {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../bench/lifecycle.json");
+    let previous: Option<Value> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let runs: Vec<&String> = results.keys().collect();
+    let mut metrics: Vec<&'static str> = results.values().flat_map(|m| m.keys().copied()).collect();
+    metrics.sort();
+    metrics.dedup();
+    print!("\n{:<26}", "metric (now, x previous)");
+    for run in &runs {
+        print!(" {run:>24}");
+    }
+    println!();
+    for metric in metrics {
+        print!("{metric:<26}");
+        for run in &runs {
+            let cell = match results[*run].get(metric) {
+                Some(v) => {
+                    let before = previous
+                        .as_ref()
+                        .and_then(|p| p[run.as_str()][metric].as_f64())
+                        .filter(|b| *b != 0.0);
+                    match before {
+                        Some(b) => format!("{v:.3} ({:.2}x)", v / b),
+                        None => format!("{v:.3}"),
+                    }
+                }
+                None => "-".into(),
+            };
+            print!(" {cell:>24}");
+        }
+        println!();
+    }
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let _ = std::fs::write(&path, serde_json::to_string_pretty(results).unwrap());
+    println!(
+        "\nsaved to {} (the next run compares against it)",
+        path.display()
+    );
+}

@@ -113,7 +113,7 @@ impl Settings {
                     .map(|_| "database_url".into()),
             )
             .merge(
-                Env::prefixed("SSOT_").filter(|key| known_keys().iter().any(|k| k == key.as_str())),
+                Env::prefixed("SSOT_").filter(|key| known_keys().iter().any(|k| key == k.as_str())),
             )
             .extract()?;
         Ok(settings)
@@ -206,15 +206,21 @@ pub fn resolve_database_url(url: &str) -> Result<String, ConfigError> {
 }
 
 #[cfg(test)]
+// figment's `Jail` closures must return its (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
     use figment::Jail;
 
+    fn load(file: Option<&Path>) -> figment::Result<Settings> {
+        Settings::load(file).map_err(|e| figment::Error::from(e.to_string()))
+    }
+
     #[test]
     fn defaults_need_no_file() {
         Jail::expect_with(|_jail| {
-            let s = Settings::load(None)?;
+            let s = load(None)?;
             assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
             assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
             Ok(())
@@ -228,7 +234,7 @@ mod tests {
                 "ssot.toml",
                 "bind = \"0.0.0.0:9000\"\ndb_max_connections = 3\n",
             )?;
-            let s = Settings::load(None)?;
+            let s = load(None)?;
             assert_eq!((s.bind.port(), s.db_max_connections), (9000, 3));
             jail.create_file("typo.toml", "bnd = \"0.0.0.0:9000\"\n")?;
             let err = Settings::load(Some(Path::new("typo.toml")))
@@ -248,13 +254,13 @@ mod tests {
             )?;
             jail.set_env("SSOT_DB_MAX_CONNECTIONS", "7");
             jail.set_env("DATABASE_URL", "postgres://localhost/a");
-            let s = Settings::load(None)?;
+            let s = load(None)?;
             assert_eq!(
                 (s.db_max_connections, s.database_url.as_str()),
                 (7, "postgres://localhost/a")
             );
             jail.set_env("SSOT_DATABASE_URL", "postgres://localhost/b");
-            assert_eq!(Settings::load(None)?.database_url, "postgres://localhost/b");
+            assert_eq!(load(None)?.database_url, "postgres://localhost/b");
             jail.set_env("SSOT_TEST_SOMETHING_ELSE", "ignored");
             assert!(Settings::load(None).is_ok());
             jail.set_env("SSOT_DB_MAX_CONNECTIONS", "many");
@@ -271,8 +277,10 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_with_the_key_named() {
-        let mut s = Settings::default();
-        s.db_max_connections = 0;
+        let mut s = Settings {
+            db_max_connections: 0,
+            ..Settings::default()
+        };
         assert!(
             s.clone()
                 .validate()

@@ -79,21 +79,29 @@ impl TryFrom<ExpertRow> for Expert {
     }
 }
 
-/// Reads one expert inside a transaction; on PostgreSQL the profile row is
-/// locked so two offers cannot both take the expert's last free slot.
+/// Reads one expert inside a write transaction. On PostgreSQL the profile row
+/// is locked first, in its own statement, so two offers cannot both take the
+/// expert's last free slot: the load is then counted by a later statement whose
+/// snapshot includes whatever the lock waited for. (SQLite's write lock already
+/// serialises writers.)
 pub(crate) async fn fetch(
     conn: &mut AnyConnection,
     backend: Backend,
     id: ContactId,
 ) -> Result<Option<Expert>, StoreError> {
-    let sql = match backend {
-        Backend::Sqlite => format!("{} WHERE c.id = $1", *EXPERT_SELECT),
-        Backend::Postgres => format!("{} WHERE c.id = $1 FOR UPDATE OF p", *EXPERT_SELECT),
-    };
-    let row: Option<ExpertRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT contact_id FROM expert_profiles WHERE contact_id = $1 FOR UPDATE")
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    let row: Option<ExpertRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{} WHERE c.id = $1",
+        *EXPERT_SELECT
+    )))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
     row.map(Expert::try_from).transpose()
 }
 

@@ -1,0 +1,172 @@
+//! The `ssot` binary: help, configuration errors, tokens, migrations.
+
+use std::process::Command;
+
+fn ssot() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssot"));
+    // Keep the caller's configuration out of the test.
+    cmd.env_remove("DATABASE_URL")
+        .env_remove("SSOT_DATABASE_URL")
+        .env("SSOT_LOG", "warn");
+    cmd
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = ssot().arg("--help").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success());
+    for command in ["serve", "migrate", "token"] {
+        assert!(text.contains(command), "{text}");
+    }
+    let token_help = ssot().args(["token", "create", "--help"]).output().unwrap();
+    assert!(
+        String::from_utf8(token_help.stdout)
+            .unwrap()
+            .contains("--role")
+    );
+}
+
+#[test]
+fn a_database_path_that_looks_like_a_typo_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing_dir = format!("sqlite://{}/no-such-dir/ssot.db", dir.path().display());
+    let out = ssot()
+        .args(["migrate", "--database-url", &missing_dir])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("does not exist") && err.contains("typo"),
+        "{err}"
+    );
+    let bad_extension = format!("sqlite://{}/ssot.dbb", dir.path().display());
+    let out = ssot()
+        .args(["migrate", "--database-url", &bad_extension])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.path().join("ssot.dbb").exists(), "nothing was created");
+}
+
+#[test]
+fn tokens_are_created_listed_and_revoked_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/ssot.db", dir.path().display());
+    let out = ssot()
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = ssot()
+        .args([
+            "token",
+            "create",
+            "--role",
+            "operator",
+            "--label",
+            "olga",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secret = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(
+        secret.starts_with("ssot_") && secret.len() == 69,
+        "{secret}"
+    );
+    let listed = String::from_utf8(
+        ssot()
+            .args(["token", "list", "--database-url", &url])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(listed.contains("operator") && listed.contains("olga"));
+    assert!(!listed.contains(&secret), "the secret is never shown again");
+    let token_id = listed.split_whitespace().next().unwrap().to_owned();
+    assert!(
+        ssot()
+            .args(["token", "revoke", &token_id, "--database-url", &url])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let after = String::from_utf8(
+        ssot()
+            .args(["token", "list", "--database-url", &url])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(!after.contains(&token_id));
+    // An expert token needs a contact.
+    let out = ssot()
+        .args([
+            "token",
+            "create",
+            "--role",
+            "expert",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("must name a contact")
+    );
+}
+
+#[test]
+fn serve_answers_health_with_no_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = ssot()
+        .current_dir(dir.path())
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/api/v1/health");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let body = rt.block_on(async {
+        for _ in 0..100 {
+            if let Ok(r) = reqwest::get(&url).await {
+                return r.text().await.unwrap();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the server did not answer");
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        body.contains("\"status\":\"ok\"") && body.contains("sqlite"),
+        "{body}"
+    );
+    assert!(
+        dir.path().join("data/ssot.db").exists(),
+        "the default database is created on first start"
+    );
+}

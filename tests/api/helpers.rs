@@ -1,0 +1,379 @@
+//! The test harness: a fresh database per test (a temporary SQLite file, or a
+//! private schema in the PostgreSQL named by `SSOT_TEST_POSTGRES_URL`), the app
+//! served on port 0, and typed request helpers.
+
+use std::io::Write;
+use std::sync::Once;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use ssot::App;
+use ssot::config::Settings;
+use ssot::domain::actor::{Actor, Person, Role};
+use ssot::store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub const POSTGRES_ENV: &str = "SSOT_TEST_POSTGRES_URL";
+
+/// Runs the test body once on SQLite and once on PostgreSQL (when configured),
+/// as `<name>::sqlite` and `<name>::postgres`.
+macro_rules! on_both_backends {
+    ($(#[$meta:meta])* async fn $name:ident($db:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($db: $crate::helpers::TestDb) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::helpers::TestDb::sqlite().await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = $crate::helpers::TestDb::postgres().await {
+                    run(db).await
+                }
+            }
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
+/// A database private to one test, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_schema: Option<(String, String)>,
+}
+
+static SKIP_NOTICE: Once = Once::new();
+
+impl TestDb {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}/ssot-test.db?mode=rwc", dir.path().display());
+        Self {
+            url,
+            _dir: Some(dir),
+            pg_schema: None,
+        }
+    }
+
+    /// A fresh schema in the test PostgreSQL; `None` (with one notice on stderr)
+    /// when `SSOT_TEST_POSTGRES_URL` is not set.
+    pub async fn postgres() -> Option<Self> {
+        let Ok(base) = std::env::var(POSTGRES_ENV) else {
+            SKIP_NOTICE.call_once(|| {
+                // Written to the raw stderr handle, which the test harness does not capture.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "note: PostgreSQL tests skipped: {POSTGRES_ENV} is not set"
+                );
+            });
+            return None;
+        };
+        let schema = format!("ssot_t_{}", uuid::Uuid::now_v7().simple());
+        run_admin_sql(&base, &format!("CREATE SCHEMA {schema}")).await;
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+        Some(Self {
+            url,
+            _dir: None,
+            pg_schema: Some((base, schema)),
+        })
+    }
+}
+
+async fn run_admin_sql(base: &str, sql: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(base)
+        .await
+        .expect("the test PostgreSQL is reachable");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut conn)
+        .await
+        .expect("admin SQL runs");
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = self.pg_schema.take() {
+            // Drop runs outside any runtime guarantee; use a private one on a thread.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(run_admin_sql(
+                    &base,
+                    &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+                ));
+            })
+            .join();
+        }
+    }
+}
+
+pub fn admin_actor() -> Actor {
+    Actor::Person(Person {
+        role: Role::Admin,
+        contact: None,
+        label: "test admin".into(),
+    })
+}
+
+/// A running hub and a client for it.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub store: Store,
+    pub admin: String,
+    pub operator: String,
+    stop: Option<oneshot::Sender<()>>,
+    /// Kept so the database outlives the server.
+    _db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub async fn spawn_app(db: TestDb) -> TestApp {
+    spawn_app_with(db, |_| {}).await
+}
+
+pub async fn spawn_app_with(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = Settings {
+        database_url: db.url.clone(),
+        db_max_connections: 5,
+        ..Settings::default()
+    };
+    tweak(&mut settings);
+    let app = App::open(settings)
+        .await
+        .expect("the app opens its database");
+    let store = app.store.clone();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    let admin = store
+        .create_token(Role::Admin, None, Some("test admin"), &admin_actor())
+        .await
+        .unwrap()
+        .secret;
+    let operator = store
+        .create_token(Role::Operator, None, Some("olga"), &admin_actor())
+        .await
+        .unwrap()
+        .secret;
+    TestApp {
+        base,
+        http: reqwest::Client::new(),
+        store,
+        admin,
+        operator,
+        stop: Some(stop),
+        _db: db,
+    }
+}
+
+/// An answer: status and JSON body (`Value::Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Panics with the body when the status is not `expected`.
+    #[track_caller]
+    pub fn expect(self, expected: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            expected,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self.body
+    }
+
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        token: Option<&str>,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("the server answers");
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply { status, body }
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Reply {
+        self.request(reqwest::Method::GET, Some(token), path, None)
+            .await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> Reply {
+        self.request(reqwest::Method::POST, Some(token), path, Some(body))
+            .await
+    }
+
+    pub async fn put(&self, token: &str, path: &str, body: Value) -> Reply {
+        self.request(reqwest::Method::PUT, Some(token), path, Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, token: &str, path: &str, body: Value) -> Reply {
+        self.request(reqwest::Method::PATCH, Some(token), path, Some(body))
+            .await
+    }
+
+    /// Sends a raw body with the given content type.
+    pub async fn post_raw(
+        &self,
+        token: &str,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        }
+    }
+
+    // ----- fixtures -----
+
+    pub async fn client_contact(&self, name: &str) -> Value {
+        let email = format!(
+            "{}-{}@example.pl",
+            name.to_lowercase().replace(' ', "."),
+            uuid::Uuid::now_v7().simple()
+        );
+        let body = json!({ "full_name": name, "email": email, "legal_name": format!("{name} Sp. z o.o."), "tax_id": "526-000-12-46" });
+        self.post(&self.operator, "/contacts", body)
+            .await
+            .expect(201)
+    }
+
+    /// Registers an expert and takes them through vetting to `vetted`.
+    pub async fn vetted_expert(&self, name: &str, capacity: u32) -> Value {
+        let email = format!(
+            "{}-{}@experts.example",
+            name.to_lowercase().replace(' ', "."),
+            uuid::Uuid::now_v7().simple()
+        );
+        let body = json!({ "full_name": name, "email": email, "skills": ["rust", "automation"], "industries": ["retail"],
+                           "languages": ["pl", "en"], "hourly_rate": 150.0, "capacity": capacity, "rating": 4.5 });
+        let expert = self
+            .post(&self.operator, "/experts", body)
+            .await
+            .expect(201);
+        let id = expert["id"].as_str().unwrap();
+        for action in ["start_vetting", "approve"] {
+            self.post(
+                &self.operator,
+                &format!("/experts/{id}/vetting"),
+                json!({ "action": action }),
+            )
+            .await
+            .expect(200);
+        }
+        self.get(&self.operator, &format!("/experts/{id}"))
+            .await
+            .expect(200)
+    }
+
+    pub async fn token_for(&self, role: &str, contact: &Value) -> String {
+        let body = json!({ "role": role, "contact_id": contact["id"] });
+        let reply = self.post(&self.admin, "/tokens", body).await.expect(201);
+        reply["secret"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn project(&self, client: &Value, documents: &[&str]) -> Value {
+        let body = json!({ "client_id": client["id"], "title": "Invoice automation",
+                           "spec": "Automate monthly invoicing from the shop to the accounting system.",
+                           "skills": ["automation"], "industry": "retail", "required_documents": documents,
+                           "intake": { "how_did_you_hear": "referral", "hours_per_month": 40 } });
+        self.post(&self.operator, "/projects", body)
+            .await
+            .expect(201)
+    }
+
+    pub async fn act(&self, token: &str, project: &str, action: &str, extra: Value) -> Reply {
+        let mut body = json!({ "action": action });
+        if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
+            b.extend(e);
+        }
+        self.post(token, &format!("/projects/{project}/transitions"), body)
+            .await
+    }
+
+    pub async fn baseline(&self, project: &str) -> Value {
+        let body = json!({ "hours_before": 40.0, "hours_after": 10.0, "hourly_value": 120.0, "horizon_months": 12, "price": 15000.0 });
+        self.put(
+            &self.operator,
+            &format!("/projects/{project}/baseline"),
+            body,
+        )
+        .await
+        .expect(200)
+    }
+
+    pub async fn outcome(&self, project: &str) -> Value {
+        let body = json!({ "hours_saved": 28.0, "cost": 15000.0 });
+        self.put(
+            &self.operator,
+            &format!("/projects/{project}/outcome"),
+            body,
+        )
+        .await
+        .expect(200)
+    }
+}
+
+pub fn id(v: &Value) -> String {
+    v["id"].as_str().expect("an id").to_owned()
+}
