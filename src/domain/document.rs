@@ -4,7 +4,9 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
+use super::ids::{ContactId, DocumentId, ProjectId};
 use super::validation::{FieldError, field_error};
 
 /// A document type id such as `insurance_certificate`: lowercase letters, digits and
@@ -43,6 +45,47 @@ impl fmt::Display for DocumentType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Whose credential a document is: a client project's, or an expert's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum DocumentSubject {
+    Project(ProjectId),
+    Expert(ContactId),
+}
+
+/// Where a document stands in verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum DocumentStatus {
+    /// Uploaded, waiting for verification.
+    Queued,
+    Approved,
+    Rejected,
+    /// Waiting for a person in the review queue.
+    Review,
+}
+
+/// An uploaded credentialing document's metadata; the bytes live in storage,
+/// addressed by their SHA-256.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Document {
+    pub id: DocumentId,
+    pub subject: DocumentSubject,
+    pub doc_type: DocumentType,
+    /// The name the uploader gave; never used to decide the content type.
+    pub filename: String,
+    /// Sniffed from the bytes.
+    pub content_type: String,
+    pub size_bytes: u64,
+    pub sha256: String,
+    pub status: DocumentStatus,
+    pub uploaded_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
 }
 
 /// Parses a list of required document types, refusing duplicates.
