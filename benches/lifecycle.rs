@@ -376,7 +376,6 @@ async fn bench_http(url: &str, projects: usize) -> (Samples, Samples, u64, u64) 
         loaded.get.extend(part.get);
     }
     loaded.wall = start.elapsed();
-    s.wall = start.elapsed();
     done.store(true, Ordering::Relaxed);
     sampler.join().unwrap();
     (s, loaded, idle, peak.load(Ordering::Relaxed))

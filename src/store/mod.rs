@@ -17,7 +17,10 @@ mod tokens;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use std::sync::Arc;
+
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use codec::now;
 pub use error::StoreError;
@@ -75,6 +78,8 @@ impl Default for PoolConfig {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Serialises this process's SQLite writers (see [`Store::begin_write`]).
+    sqlite_writer: Arc<Mutex<()>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -105,7 +110,11 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::Database)?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
     }
 
     /// Connects and applies any pending migrations.
@@ -141,13 +150,44 @@ impl Store {
     /// Begins a transaction that will write. On SQLite it takes the write lock
     /// up front (`BEGIN IMMEDIATE`): a deferred transaction that reads first and
     /// writes later fails outright when another writer got in between, whereas
-    /// an immediate one waits for the lock.
-    async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+    /// an immediate one waits. Writers of this process also queue on an async
+    /// lock first, so they wait in order instead of in SQLite's busy handler,
+    /// which polls with sleeps of up to 100 ms.
+    async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        let (guard, tx) = match self.backend {
+            Backend::Sqlite => {
+                let guard = self.sqlite_writer.clone().lock_owned().await;
+                (Some(guard), self.pool.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            Backend::Postgres => (None, self.pool.begin().await?),
         };
-        Ok(tx)
+        Ok(WriteTx { tx, _guard: guard })
+    }
+}
+
+/// A write transaction, holding this process's SQLite write lock while open.
+pub(crate) struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
     }
 }
 
