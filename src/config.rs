@@ -10,6 +10,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::jobs::delivery::DeliveryConfig;
+use crate::jobs::scheduler::SchedulerConfig;
 use crate::store::{Backend, PoolConfig, redact_url};
 
 /// The database used when nothing is configured; created on first start.
@@ -34,6 +36,23 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// A request taking longer than this is answered with 503.
     pub request_timeout_secs: u64,
+    /// Outbox delivery workers in this process.
+    pub outbox_workers: usize,
+    /// How long a worker's claim on an entry lasts before another may take it over.
+    pub outbox_lease_secs: u64,
+    /// Delivery attempts before an entry is marked failed.
+    pub outbox_max_attempts: u32,
+    /// First retry delay; it doubles per attempt (with jitter) up to the maximum.
+    pub outbox_backoff_base_ms: u64,
+    pub outbox_backoff_max_secs: u64,
+    /// How often idle workers look for entries queued by other processes.
+    pub outbox_poll_ms: u64,
+    /// Upper bound of one connector call.
+    pub connector_timeout_secs: u64,
+    /// How long an expert has to answer an offer before it is withdrawn.
+    pub offer_ttl_hours: u64,
+    /// How often scheduled sweeps (offer expiry) run.
+    pub scheduler_interval_secs: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -53,6 +72,15 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
+            outbox_workers: 2,
+            outbox_lease_secs: 60,
+            outbox_max_attempts: 8,
+            outbox_backoff_base_ms: 1000,
+            outbox_backoff_max_secs: 600,
+            outbox_poll_ms: 1000,
+            connector_timeout_secs: 20,
+            offer_ttl_hours: 72,
+            scheduler_interval_secs: 60,
         }
     }
 }
@@ -68,6 +96,15 @@ impl std::fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("outbox_workers", &self.outbox_workers)
+            .field("outbox_lease_secs", &self.outbox_lease_secs)
+            .field("outbox_max_attempts", &self.outbox_max_attempts)
+            .field("outbox_backoff_base_ms", &self.outbox_backoff_base_ms)
+            .field("outbox_backoff_max_secs", &self.outbox_backoff_max_secs)
+            .field("outbox_poll_ms", &self.outbox_poll_ms)
+            .field("connector_timeout_secs", &self.connector_timeout_secs)
+            .field("offer_ttl_hours", &self.offer_ttl_hours)
+            .field("scheduler_interval_secs", &self.scheduler_interval_secs)
             .finish()
     }
 }
@@ -123,6 +160,24 @@ impl Settings {
         Duration::from_secs(self.request_timeout_secs)
     }
 
+    pub fn delivery(&self) -> DeliveryConfig {
+        DeliveryConfig {
+            lease: Duration::from_secs(self.outbox_lease_secs),
+            call_timeout: Duration::from_secs(self.connector_timeout_secs),
+            max_attempts: i64::from(self.outbox_max_attempts),
+            backoff_base: Duration::from_millis(self.outbox_backoff_base_ms),
+            backoff_max: Duration::from_secs(self.outbox_backoff_max_secs),
+            poll: Duration::from_millis(self.outbox_poll_ms),
+        }
+    }
+
+    pub fn scheduler(&self) -> SchedulerConfig {
+        SchedulerConfig {
+            offer_ttl: Duration::from_secs(self.offer_ttl_hours * 3600),
+            interval: Duration::from_secs(self.scheduler_interval_secs),
+        }
+    }
+
     pub fn pool(&self) -> PoolConfig {
         PoolConfig {
             max_connections: self.db_max_connections,
@@ -132,20 +187,33 @@ impl Settings {
 
     /// Checks every value and resolves the database URL (see [`resolve_database_url`]).
     pub fn validate(mut self) -> Result<Self, ConfigError> {
-        if self.db_max_connections == 0 {
-            return Err(ConfigError::Invalid(
-                "db_max_connections must be at least 1".into(),
-            ));
+        let invalid = |message: &str| Err(ConfigError::Invalid(message.to_owned()));
+        let at_least_one = [
+            ("db_max_connections", u64::from(self.db_max_connections)),
+            ("request_timeout_secs", self.request_timeout_secs),
+            ("outbox_max_attempts", u64::from(self.outbox_max_attempts)),
+            ("outbox_poll_ms", self.outbox_poll_ms),
+            ("offer_ttl_hours", self.offer_ttl_hours),
+            ("scheduler_interval_secs", self.scheduler_interval_secs),
+        ];
+        if let Some((key, _)) = at_least_one.iter().find(|(_, v)| *v == 0) {
+            return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
         }
         if self.max_body_bytes < 1024 {
-            return Err(ConfigError::Invalid(
-                "max_body_bytes must be at least 1024".into(),
-            ));
+            return invalid("max_body_bytes must be at least 1024");
         }
-        if self.request_timeout_secs == 0 {
-            return Err(ConfigError::Invalid(
-                "request_timeout_secs must be at least 1".into(),
-            ));
+        if self.outbox_workers > 64 {
+            return invalid(
+                "outbox_workers must be at most 64 (0 runs no delivery in this process)",
+            );
+        }
+        // A call that outlives its lease could be taken over and run twice at once.
+        if self.connector_timeout_secs == 0
+            || self.connector_timeout_secs * 2 > self.outbox_lease_secs
+        {
+            return invalid(
+                "connector_timeout_secs must be at least 1 and at most half of outbox_lease_secs",
+            );
         }
         tracing_subscriber::EnvFilter::try_new(&self.log)
             .map_err(|e| ConfigError::Invalid(format!("log filter `{}`: {e}", self.log)))?;
@@ -277,8 +345,10 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_with_the_key_named() {
+        // An in-memory database, so validating creates no folder.
         let mut s = Settings {
             db_max_connections: 0,
+            database_url: "sqlite://:memory:".into(),
             ..Settings::default()
         };
         assert!(
@@ -290,7 +360,33 @@ mod tests {
         );
         s.db_max_connections = 1;
         s.log = "=[bad".into();
-        assert!(s.validate().unwrap_err().to_string().contains("log filter"));
+        assert!(
+            s.clone()
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("log filter")
+        );
+        s.log = "info".into();
+        s.connector_timeout_secs = 60;
+        assert!(
+            s.clone()
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("connector_timeout_secs")
+        );
+        s.connector_timeout_secs = 20;
+        s.offer_ttl_hours = 0;
+        assert!(
+            s.clone()
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("offer_ttl_hours")
+        );
+        s.offer_ttl_hours = 1;
+        assert!(s.validate().is_ok());
     }
 
     #[test]

@@ -6,32 +6,66 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod connectors;
+pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod jobs;
 pub mod store;
 pub mod telemetry;
 
 use std::future::Future;
 
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use config::Settings;
+use connectors::Connectors;
 use http::{AppState, HttpLimits};
+use jobs::delivery::Delivery;
 use store::{Store, StoreError, redact_url};
 
-/// A hub ready to serve: configuration checked, database open and migrated.
+/// A hub ready to serve: configuration checked, database open and migrated,
+/// connectors chosen.
 #[derive(Clone, Debug)]
 pub struct App {
     pub store: Store,
     settings: Settings,
+    connectors: Connectors,
 }
 
 impl App {
-    /// Opens (creating on first start) and migrates the configured database.
+    /// Opens (creating on first start) and migrates the configured database;
+    /// connectors are the built-in ones until [`App::with_connectors`].
     pub async fn open(settings: Settings) -> Result<Self, StoreError> {
         tracing::info!(database = %redact_url(&settings.database_url), "opening database");
         let store = Store::open(&settings.database_url, &settings.pool()).await?;
-        Ok(Self { store, settings })
+        let connectors = Connectors::builtin(&store);
+        Ok(Self {
+            store,
+            settings,
+            connectors,
+        })
+    }
+
+    pub fn with_connectors(mut self, connectors: Connectors) -> Self {
+        self.connectors = connectors;
+        self
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// A delivery worker for this app's outbox, named `owner` in leases.
+    pub fn delivery(&self, owner: &str) -> Delivery {
+        Delivery::new(
+            self.store.clone(),
+            self.connectors.clone(),
+            self.settings.delivery(),
+            owner,
+        )
     }
 
     pub fn router(&self) -> axum::Router {
@@ -47,20 +81,43 @@ impl App {
         )
     }
 
-    /// Serves on `listener` until `shutdown` completes, then lets in-flight
-    /// requests finish and closes the database.
+    /// Serves on `listener`, with the outbox workers and the scheduler running
+    /// beside it, until `shutdown` completes; then lets in-flight requests and
+    /// deliveries finish and closes the database.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, database = self.store.backend().name(), "SSoT-Lite listening on http://{addr}/api/v1/health");
-        axum::serve(listener, self.router())
+        let cancel = CancellationToken::new();
+        let mut jobs = JoinSet::new();
+        let instance = format!("ssot-{}-{:04x}", std::process::id(), rand_u16());
+        for i in 0..self.settings.outbox_workers {
+            let worker = self.delivery(&format!("{instance}-w{i}"));
+            jobs.spawn(worker.run(self.store.outbox_signal(), cancel.clone()));
+        }
+        jobs.spawn(jobs::scheduler::run(
+            self.store.clone(),
+            self.settings.scheduler(),
+            cancel.clone(),
+        ));
+        tracing::info!(%addr, database = self.store.backend().name(), workers = self.settings.outbox_workers, connectors = ?self.connectors,
+            "SSoT-Lite listening on http://{addr}/api/v1/health");
+        let served = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        cancel.cancel();
+        while jobs.join_next().await.is_some() {}
         self.store.close().await;
         tracing::info!("stopped");
-        Ok(())
+        served
     }
+}
+
+/// Tells this instance's workers apart from another process's with the same pid.
+fn rand_u16() -> u16 {
+    let mut b = [0u8; 2];
+    getrandom::fill(&mut b).expect("the operating system provides randomness");
+    u16::from_le_bytes(b)
 }

@@ -47,6 +47,8 @@ enum Command {
     },
     /// Apply pending database migrations and exit
     Migrate,
+    /// Run one project through all 11 lifecycle steps on a temporary database and print each step
+    Demo,
     /// Create, list and revoke API tokens
     Token {
         #[command(subcommand)]
@@ -130,6 +132,10 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::Token { command } => token(command, settings).await,
+        Command::Demo => ssot::demo::run()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
     }
 }
 

@@ -28,6 +28,8 @@ pub enum EntityKind {
     Task,
     Ticket,
     Token,
+    Outbox,
+    Document,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]

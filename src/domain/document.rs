@@ -74,12 +74,61 @@ pub enum DocumentSubject {
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum DocumentStatus {
+    /// Nothing provided yet.
+    Missing,
     /// Uploaded, waiting for verification.
     Queued,
     Approved,
     Rejected,
     /// Waiting for a person in the review queue.
     Review,
+}
+
+impl DocumentStatus {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// A decision on a document, by a person in the review queue or by the agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+impl Decision {
+    pub fn status(self) -> DocumentStatus {
+        match self {
+            Decision::Approve => DocumentStatus::Approved,
+            Decision::Reject => DocumentStatus::Rejected,
+        }
+    }
+}
+
+/// One document type a project requires, and where it stands.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RequiredDocument {
+    pub doc_type: DocumentType,
+    pub status: DocumentStatus,
+    pub decided_by: Option<String>,
+    pub comment: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub decided_at: Option<OffsetDateTime>,
+}
+
+/// The required types not approved yet, in the project's order.
+pub fn outstanding(required: &[DocumentType], documents: &[RequiredDocument]) -> Vec<DocumentType> {
+    required
+        .iter()
+        .filter(|t| {
+            !documents
+                .iter()
+                .any(|d| &d.doc_type == *t && d.status == DocumentStatus::Approved)
+        })
+        .cloned()
+        .collect()
 }
 
 /// An uploaded credentialing document's metadata; the bytes live in storage,
@@ -127,6 +176,31 @@ mod tests {
         for bad in ["", "Insurance", "nda!", "1nda", "a b"] {
             assert!(DocumentType::parse("t", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_required_document_is_outstanding_until_approved() {
+        let nda = DocumentType::parse("d", "nda").unwrap();
+        let ins = DocumentType::parse("d", "insurance_certificate").unwrap();
+        let row = |t: &DocumentType, status| RequiredDocument {
+            doc_type: t.clone(),
+            status,
+            decided_by: None,
+            comment: None,
+            decided_at: None,
+        };
+        let required = vec![nda.clone(), ins.clone()];
+        assert_eq!(outstanding(&required, &[]), required);
+        let docs = vec![
+            row(&nda, DocumentStatus::Approved),
+            row(&ins, DocumentStatus::Rejected),
+        ];
+        assert_eq!(outstanding(&required, &docs), vec![ins.clone()]);
+        let docs = vec![
+            row(&nda, DocumentStatus::Approved),
+            row(&ins, DocumentStatus::Approved),
+        ];
+        assert!(outstanding(&required, &docs).is_empty());
     }
 
     #[test]

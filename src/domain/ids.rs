@@ -88,8 +88,12 @@ typed_id!(
     OutboxId
 );
 typed_id!(
-    /// An uploaded document.
+    /// An uploaded document or a file attached to a board record.
     DocumentId
+);
+typed_id!(
+    /// A notification for a contact.
+    NotificationId
 );
 
 #[cfg(test)]

@@ -365,6 +365,11 @@ pub enum Effect {
     BoardMoveCard { state: ProjectState },
     /// Step 7: a checklist of the documents the client must provide.
     BoardDocumentChecklist { documents: Vec<DocumentType> },
+    /// Step 8: tick (or untick) one document on the checklist as it is decided.
+    BoardCheckDocument {
+        document: DocumentType,
+        approved: bool,
+    },
     NotifyExpert {
         expert: ContactId,
         notice: ExpertNotice,
@@ -386,9 +391,55 @@ impl Effect {
             Effect::BoardCreateRecord => "board_create_record",
             Effect::BoardMoveCard { .. } => "board_move_card",
             Effect::BoardDocumentChecklist { .. } => "board_document_checklist",
+            Effect::BoardCheckDocument { .. } => "board_check_document",
             Effect::NotifyExpert { .. } => "notify_expert",
         }
     }
+
+    /// The connector that delivers the effect. Effects of one project in one
+    /// lane are delivered in order (the board record exists before its card
+    /// moves; the export is stored before the tracker project is deleted).
+    pub fn lane(&self) -> Lane {
+        match self {
+            Effect::CrmUpsertContact { .. } | Effect::CrmSyncDeal { .. } => Lane::Crm,
+            Effect::TrackerCreateProject
+            | Effect::TrackerCreateTask
+            | Effect::TrackerGrantAccess { .. }
+            | Effect::TrackerRevokeAccess { .. }
+            | Effect::TrackerExportToBoard
+            | Effect::TrackerDeleteProject => Lane::Tracker,
+            Effect::BoardCreateRecord
+            | Effect::BoardMoveCard { .. }
+            | Effect::BoardDocumentChecklist { .. }
+            | Effect::BoardCheckDocument { .. } => Lane::Board,
+            Effect::NotifyExpert { .. } => Lane::Notify,
+        }
+    }
+}
+
+/// A delivery lane: one per connector.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Lane {
+    Crm,
+    Tracker,
+    Board,
+    Notify,
 }
 
 /// How a transition changes who holds the project.
@@ -423,12 +474,36 @@ pub fn intake_effects(client: ContactId) -> Vec<Effect> {
     ]
 }
 
-/// The command the system takes by itself in `state` as soon as its gates hold:
-/// a project in credentialing becomes active once every required document is
-/// approved and the expert is vetted (design §3, step 8).
-pub fn automatic_command(state: ProjectState) -> Option<Command> {
+/// Whether the system may move a project in `state` by itself, so callers can
+/// skip gathering facts for every other state.
+pub fn moves_automatically(state: ProjectState) -> bool {
+    matches!(state, ProjectState::Credentialing | ProjectState::Active)
+}
+
+/// The command the system takes by itself: a project in credentialing becomes
+/// active once every required document is approved and the expert is vetted
+/// (step 8; `decide` checks those gates), and an active project whose required
+/// document is no longer approved is blocked (step 10).
+pub fn automatic_command(state: ProjectState, facts: &Facts) -> Option<Command> {
+    if !moves_automatically(state) {
+        return None;
+    }
     match state {
         ProjectState::Credentialing => Some(Command::Activate),
+        ProjectState::Active if !facts.documents_outstanding.is_empty() => {
+            let missing: Vec<&str> = facts
+                .documents_outstanding
+                .iter()
+                .map(DocumentType::as_str)
+                .collect();
+            let reason = format!(
+                "required documents no longer approved: {}",
+                missing.join(", ")
+            );
+            Reason::parse(&reason)
+                .ok()
+                .map(|reason| Command::Block { reason })
+        }
         _ => None,
     }
 }
@@ -511,9 +586,7 @@ fn check_gates(command: &Command, facts: &Facts) -> Result<(), TransitionError> 
             ));
         }
         Command::Activate | Command::Unblock { .. } => {
-            if let Command::Activate = command
-                && !facts.documents_outstanding.is_empty()
-            {
+            if !facts.documents_outstanding.is_empty() {
                 let missing: Vec<&str> = facts
                     .documents_outstanding
                     .iter()

@@ -451,3 +451,49 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_system_activates_a_credentialed_project_and_blocks_one_that_loses_a_document() {
+    let e = ContactId::new();
+    let mut facts = open_facts(e);
+    assert_eq!(
+        automatic_command(ProjectState::Credentialing, &facts),
+        Some(Command::Activate)
+    );
+    assert_eq!(automatic_command(ProjectState::Active, &facts), None);
+    assert_eq!(automatic_command(ProjectState::Accepted, &facts), None);
+    facts.documents_outstanding = vec![DocumentType::parse("d", "nda").unwrap()];
+    match automatic_command(ProjectState::Active, &facts) {
+        Some(Command::Block { reason }) => assert!(reason.as_str().contains("nda")),
+        other => panic!("expected an automatic block, got {other:?}"),
+    }
+    let unblock = Command::Unblock { reason: reason() };
+    let op = person(Role::Operator, None);
+    assert_eq!(
+        gate_of(ProjectState::Blocked, unblock, op, &facts, e),
+        Gate::DocumentsApproved
+    );
+}
+
+#[test]
+fn every_effect_has_one_lane_and_the_archive_pair_shares_it() {
+    assert_eq!(
+        Effect::TrackerExportToBoard.lane(),
+        Effect::TrackerDeleteProject.lane()
+    );
+    assert_eq!(
+        Effect::BoardCreateRecord.lane(),
+        Effect::BoardMoveCard {
+            state: ProjectState::Active
+        }
+        .lane()
+    );
+    assert_eq!(Effect::TrackerCreateProject.lane(), Lane::Tracker);
+    assert_eq!(
+        Effect::CrmSyncDeal {
+            state: ProjectState::Intake
+        }
+        .lane(),
+        Lane::Crm
+    );
+}

@@ -9,6 +9,7 @@ pub mod document;
 pub mod expert;
 pub mod ids;
 pub mod lifecycle;
+pub mod matching;
 pub mod metrics;
 pub mod project;
 pub mod task;

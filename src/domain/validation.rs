@@ -12,6 +12,14 @@ pub struct FieldError {
     pub message: String,
 }
 
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for FieldError {}
+
 /// Every rule the input broke, collected so a caller can fix them all at once.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ValidationErrors(pub Vec<FieldError>);

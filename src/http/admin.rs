@@ -11,7 +11,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Path, Query};
 use crate::domain::actor::Role;
 use crate::domain::audit::AuditEvent;
-use crate::domain::ids::{AuditId, ContactId, ProjectId, TokenId};
+use crate::domain::ids::{AuditId, ContactId, OutboxId, ProjectId, TokenId};
 use crate::store::{OutboxEntry, OutboxStatus, TokenRecord};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -21,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_token))
         .routes(routes!(recent_audit))
         .routes(routes!(list_outbox))
+        .routes(routes!(retry_outbox))
 }
 
 /// The token in use: its role, contact and label.
@@ -145,4 +146,19 @@ async fn list_outbox(
             .list_outbox(q.status, q.project_id, limit)
             .await?,
     ))
+}
+
+/// Puts a failed entry back in the queue with a fresh set of attempts (staff only).
+#[utoipa::path(post, path = "/outbox/{id}/retry", tag = "admin", params(("id" = OutboxId, Path)),
+    responses((status = 200, body = OutboxEntry), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn retry_outbox(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<OutboxId>,
+) -> Result<Json<OutboxEntry>, ApiError> {
+    caller.require_staff()?;
+    let entry = state.store.retry_outbox(id, &caller.actor).await?;
+    tracing::info!(entry = %id, kind = %entry.kind, "failed outbox entry queued again by hand");
+    Ok(Json(entry))
 }

@@ -4,11 +4,13 @@
 
 mod admin;
 mod contacts;
+mod credentialing;
 pub mod error;
 mod experts;
 mod extract;
 mod health;
 mod projects;
+mod records;
 mod tasks;
 mod tickets;
 mod views;
@@ -58,6 +60,8 @@ pub struct HttpLimits {
         (name = "projects", description = "Intake, the 11-step lifecycle, value metrics and audit"),
         (name = "experts", description = "Expert profiles and vetting"),
         (name = "contacts", description = "Client CRM records"),
+        (name = "credentialing", description = "Required documents and their approval"),
+        (name = "records", description = "What the connectors keep: tracker, board, deal, notifications"),
         (name = "tasks", description = "The built-in tracker"),
         (name = "helpdesk", description = "Tickets and messages"),
         (name = "admin", description = "Tokens, audit trail, outbox"),
@@ -88,6 +92,8 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(contacts::router())
         .merge(tasks::router())
         .merge(tickets::router())
+        .merge(credentialing::router())
+        .merge(records::router())
         .merge(admin::router());
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api)

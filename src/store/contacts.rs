@@ -118,6 +118,22 @@ pub(crate) async fn fetch(conn: &mut AnyConnection, id: ContactId) -> Result<Con
 }
 
 impl Store {
+    /// Records the contact's id in the external CRM.
+    pub async fn set_contact_crm_ref(
+        &self,
+        id: ContactId,
+        crm_ref: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE contacts SET crm_ref = $1 WHERE id = $2")
+            .bind(crm_ref.to_owned())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn create_contact(
         &self,
         new: &NewContact,

@@ -192,6 +192,18 @@ impl Store {
         rows.into_iter().map(Expert::try_from).collect()
     }
 
+    /// Every expert in one vetting state (for matching: an agency has hundreds, not millions).
+    pub async fn experts_in(&self, vetting: VettingState) -> Result<Vec<Expert>, StoreError> {
+        let rows: Vec<ExpertRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{} WHERE p.vetting = $1 ORDER BY c.id",
+            *EXPERT_SELECT
+        )))
+        .bind(vetting.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Expert::try_from).collect()
+    }
+
     /// Replaces the editable profile fields (skills, rate, capacity, ...).
     pub async fn update_expert_profile(
         &self,
@@ -249,6 +261,7 @@ impl Store {
             Vec::new()
         };
         tx.commit().await?;
+        self.wake_outbox();
         expert.load = expert.load.saturating_sub(
             cascaded
                 .iter()

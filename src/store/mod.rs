@@ -4,6 +4,7 @@
 //! statements that differ are chosen by [`Backend`].
 
 mod audit;
+mod builtin;
 mod codec;
 mod contacts;
 mod error;
@@ -20,12 +21,16 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use std::sync::Arc;
 
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
+pub use builtin::{
+    Attachment, BoardView, ChecklistItem, Deal, Notification, TrackerMember, TrackerView,
+};
 pub use codec::now;
 pub use error::StoreError;
+pub use outbox::Settlement;
 pub use outbox::{OutboxEntry, OutboxStatus};
-pub use projects::{ProjectFilter, TransitionOutcome};
+pub use projects::{DocumentOutcome, ProjectFilter, ProjectRef, TransitionOutcome};
 pub use tokens::{NewToken, TokenRecord};
 
 /// Which database a [`Store`] talks to.
@@ -80,6 +85,9 @@ pub struct Store {
     backend: Backend,
     /// Serialises this process's SQLite writers (see [`Store::begin_write`]).
     sqlite_writer: Arc<Mutex<()>>,
+    /// Woken after a commit that queued side effects, so idle delivery workers
+    /// of this process start at once instead of at their next poll.
+    outbox_signal: Arc<Notify>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -114,6 +122,7 @@ impl Store {
             pool,
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
+            outbox_signal: Arc::new(Notify::new()),
         })
     }
 
@@ -131,6 +140,15 @@ impl Store {
         };
         migrator.run(&self.pool).await?;
         Ok(())
+    }
+
+    /// Fires when this process queued new side effects.
+    pub fn outbox_signal(&self) -> Arc<Notify> {
+        self.outbox_signal.clone()
+    }
+
+    fn wake_outbox(&self) {
+        self.outbox_signal.notify_waiters();
     }
 
     pub fn backend(&self) -> Backend {

@@ -5,10 +5,10 @@ use serde::Serialize;
 use sqlx::{AnyConnection, FromRow};
 use time::OffsetDateTime;
 
-use super::codec::{from_json, parse_col, parse_opt_col, parse_opt_ts, parse_ts, to_json, ts};
+use super::codec::{from_json, now, parse_col, parse_opt_col, parse_opt_ts, parse_ts, to_json, ts};
 use super::{Store, StoreError};
 use crate::domain::ids::{OutboxId, ProjectId};
-use crate::domain::lifecycle::Effect;
+use crate::domain::lifecycle::{Effect, Lane};
 
 #[derive(
     Clone,
@@ -32,6 +32,8 @@ pub enum OutboxStatus {
     Delivered,
     /// Gave up after retries or a permanent error; retry by hand once fixed.
     Failed,
+    /// Claimed by a worker under a lease; taken over if the lease runs out.
+    Delivering,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -41,6 +43,8 @@ pub struct OutboxEntry {
     pub seq: i64,
     pub project_id: Option<ProjectId>,
     pub kind: String,
+    /// The connector that delivers it; a project's entries in one lane go in order.
+    pub lane: Lane,
     #[schema(value_type = Object)]
     pub effect: serde_json::Value,
     /// Sent to the connector so a repeated delivery does the work once.
@@ -54,7 +58,19 @@ pub struct OutboxEntry {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub delivered_at: Option<OffsetDateTime>,
+    /// The worker that delivered it.
+    pub delivered_by: Option<String>,
 }
+
+impl OutboxEntry {
+    /// The effect, decoded.
+    pub fn decode(&self) -> Result<Effect, StoreError> {
+        serde_json::from_value(self.effect.clone())
+            .map_err(|e| StoreError::Corrupt(format!("outbox {}: {e}", self.id)))
+    }
+}
+
+const OUTBOX_COLUMNS: &str = "seq, id, project_id, kind, lane, payload, idempotency_key, status, attempts, next_attempt_at, last_error, created_at, delivered_at, delivered_by";
 
 #[derive(FromRow)]
 struct OutboxRow {
@@ -62,6 +78,7 @@ struct OutboxRow {
     id: String,
     project_id: Option<String>,
     kind: String,
+    lane: String,
     payload: String,
     idempotency_key: String,
     status: String,
@@ -70,6 +87,7 @@ struct OutboxRow {
     last_error: Option<String>,
     created_at: String,
     delivered_at: Option<String>,
+    delivered_by: Option<String>,
 }
 
 impl TryFrom<OutboxRow> for OutboxEntry {
@@ -80,6 +98,7 @@ impl TryFrom<OutboxRow> for OutboxEntry {
             seq: r.seq,
             project_id: parse_opt_col("outbox.project_id", r.project_id.as_deref())?,
             kind: r.kind,
+            lane: parse_col("outbox.lane", &r.lane)?,
             effect: from_json("outbox.payload", &r.payload)?,
             idempotency_key: r.idempotency_key,
             status: parse_col("outbox.status", &r.status)?,
@@ -88,6 +107,7 @@ impl TryFrom<OutboxRow> for OutboxEntry {
             last_error: r.last_error,
             created_at: parse_ts(&r.created_at)?,
             delivered_at: parse_opt_ts(r.delivered_at.as_deref())?,
+            delivered_by: r.delivered_by,
         })
     }
 }
@@ -103,12 +123,13 @@ pub(crate) async fn enqueue(
 ) -> Result<(), StoreError> {
     for (i, effect) in effects.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO outbox (id, project_id, kind, payload, idempotency_key, status, attempts, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $6)",
+            "INSERT INTO outbox (id, project_id, kind, lane, payload, idempotency_key, status, attempts, next_attempt_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $7)",
         )
         .bind(OutboxId::new().to_string())
         .bind(project.to_string())
         .bind(effect.kind())
+        .bind(effect.lane().to_string())
         .bind(to_json(effect))
         .bind(format!("{project}/v{version}/{i}/{}", effect.kind()))
         .bind(ts(at))
@@ -126,16 +147,182 @@ impl Store {
         project: Option<ProjectId>,
         limit: u32,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let rows: Vec<OutboxRow> = sqlx::query_as(
-            "SELECT seq, id, project_id, kind, payload, idempotency_key, status, attempts, next_attempt_at, last_error, created_at, delivered_at
-             FROM outbox WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR project_id = $2)
-             ORDER BY seq LIMIT $3",
-        )
+        let rows: Vec<OutboxRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR project_id = $2)
+             ORDER BY seq LIMIT $3"
+        )))
         .bind(status.map(|s| s.to_string()))
         .bind(project.map(|p| p.to_string()))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter().map(OutboxEntry::try_from).collect()
+    }
+}
+
+/// Entries that may be claimed now: pending and due, or delivering with a lease
+/// that ran out (its worker died). An entry waits while an earlier entry of the
+/// same project and lane is not delivered, so effects keep their order.
+const CLAIMABLE: &str = "((o.status = 'pending' AND o.next_attempt_at <= $3) OR (o.status = 'delivering' AND o.lease_until < $3))
+      AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.project_id = o.project_id AND p.lane = o.lane
+                      AND p.seq < o.seq AND p.status <> 'delivered')";
+
+/// How a delivery attempt ended, as the worker reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Settlement {
+    Delivered,
+    /// Try again at this time.
+    Retry {
+        at: OffsetDateTime,
+        error: String,
+    },
+    /// Give up until someone retries by hand.
+    Fail {
+        error: String,
+    },
+}
+
+impl Store {
+    /// Claims the next deliverable entry for `owner` under a lease until
+    /// `lease_until`. Exactly one claimant wins an entry: on PostgreSQL other
+    /// workers skip the locked row; on SQLite writers are serialised.
+    pub async fn claim_outbox(
+        &self,
+        owner: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<Option<OutboxEntry>, StoreError> {
+        let pick = match self.backend {
+            super::Backend::Sqlite => {
+                format!("SELECT o.seq FROM outbox o WHERE {CLAIMABLE} ORDER BY o.seq LIMIT 1")
+            }
+            super::Backend::Postgres => {
+                format!(
+                    "SELECT o.seq FROM outbox o WHERE {CLAIMABLE} ORDER BY o.seq LIMIT 1 FOR UPDATE OF o SKIP LOCKED"
+                )
+            }
+        };
+        let sql = format!(
+            "UPDATE outbox SET status = 'delivering', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
+             WHERE seq = ({pick})
+               AND ((status = 'pending' AND next_attempt_at <= $3) OR (status = 'delivering' AND lease_until < $3))
+             RETURNING {OUTBOX_COLUMNS}"
+        );
+        let mut tx = self.begin_write().await?;
+        let row: Option<OutboxRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(owner.to_owned())
+            .bind(ts(lease_until))
+            .bind(ts(now))
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.map(OutboxEntry::try_from).transpose()
+    }
+
+    /// Records how a claimed delivery ended. Returns false when `owner` no
+    /// longer held the lease (another worker took the entry over), in which
+    /// case nothing is changed.
+    pub async fn settle_outbox(
+        &self,
+        seq: i64,
+        owner: &str,
+        outcome: &Settlement,
+    ) -> Result<bool, StoreError> {
+        let now = ts(now());
+        let query = match outcome {
+            Settlement::Delivered => sqlx::query(
+                "UPDATE outbox SET status = 'delivered', delivered_at = $1, delivered_by = $2, lease_owner = NULL,
+                     lease_until = NULL, last_error = NULL, updated_at = $1
+                 WHERE seq = $3 AND status = 'delivering' AND lease_owner = $2",
+            )
+            .bind(now),
+            Settlement::Retry { at, .. } => sqlx::query(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = $1, last_error = $4, lease_owner = NULL,
+                     lease_until = NULL, updated_at = $1
+                 WHERE seq = $3 AND status = 'delivering' AND lease_owner = $2",
+            )
+            .bind(ts(*at)),
+            Settlement::Fail { .. } => sqlx::query(
+                "UPDATE outbox SET status = 'failed', last_error = $4, lease_owner = NULL, lease_until = NULL, updated_at = $1
+                 WHERE seq = $3 AND status = 'delivering' AND lease_owner = $2",
+            )
+            .bind(now),
+        };
+        let query = query.bind(owner.to_owned()).bind(seq);
+        let query = match outcome {
+            Settlement::Delivered => query,
+            Settlement::Retry { error, .. } | Settlement::Fail { error } => {
+                query.bind(error.clone())
+            }
+        };
+        let mut tx = self.begin_write().await?;
+        let done = query.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Puts a failed entry back in the queue with a fresh set of attempts.
+    pub async fn retry_outbox(
+        &self,
+        id: OutboxId,
+        actor: &crate::domain::actor::Actor,
+    ) -> Result<OutboxEntry, StoreError> {
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        let row: Option<OutboxRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1
+             WHERE id = $2 AND status = 'failed' RETURNING {OUTBOX_COLUMNS}"
+        )))
+        .bind(ts(at))
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            let exists: Option<(String,)> =
+                sqlx::query_as("SELECT status FROM outbox WHERE id = $1")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Err(match exists {
+                None => StoreError::not_found("outbox entry", id),
+                Some((status,)) => StoreError::Conflict(format!(
+                    "only failed entries can be retried; this one is {status}"
+                )),
+            });
+        };
+        let entry = OutboxEntry::try_from(row)?;
+        let audit = super::audit::AuditEntry::change(
+            crate::domain::audit::EntityKind::Outbox,
+            id,
+            actor,
+            "retry",
+        )
+        .with_details(serde_json::json!({ "kind": entry.kind, "last_error": entry.last_error }));
+        super::audit::append(&mut tx, audit, at).await?;
+        tx.commit().await?;
+        self.wake_outbox();
+        Ok(entry)
+    }
+
+    pub async fn outbox_entry(&self, id: OutboxId) -> Result<OutboxEntry, StoreError> {
+        let row: Option<OutboxRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = $1"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.ok_or_else(|| StoreError::not_found("outbox entry", id))?
+            .try_into()
+    }
+
+    /// How many entries are in each status, for health and the connectors view.
+    pub async fn outbox_counts(&self) -> Result<Vec<(OutboxStatus, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(s, n)| Ok((parse_col("outbox.status", &s)?, n)))
+            .collect()
     }
 }

@@ -8,15 +8,19 @@ use time::OffsetDateTime;
 
 use super::audit::{self, AuditEntry};
 use super::codec::{
-    from_json, from_opt_json, now, parse_col, parse_opt_col, parse_ts, to_json, ts,
+    from_json, from_opt_json, now, parse_col, parse_opt_col, parse_opt_ts, parse_ts, to_json, ts,
 };
 use super::{Backend, Store, StoreError, contacts, experts, outbox};
 use crate::domain::actor::Actor;
 use crate::domain::audit::EntityKind;
 use crate::domain::contact::ContactKind;
+use crate::domain::document::{
+    Decision, DocumentStatus, DocumentType, RequiredDocument, outstanding,
+};
 use crate::domain::ids::{ContactId, ProjectId};
 use crate::domain::lifecycle::{
-    self, Assignment, Command, ExpertFacts, Facts, ProjectState, Transition, TransitionError,
+    self, Assignment, Command, Effect, ExpertFacts, Facts, ProjectState, Transition,
+    TransitionError,
 };
 use crate::domain::metrics::{Baseline, Outcome};
 use crate::domain::project::{NewProject, Project};
@@ -127,29 +131,24 @@ pub(crate) async fn ids_held_by(
         .collect()
 }
 
-/// Gathers what the gates need to decide `command` on `project`.
+/// Gathers what the gates need. `offered` names the expert of an offer being
+/// decided; otherwise the facts are about the expert holding the project.
 async fn facts(
     conn: &mut AnyConnection,
     backend: Backend,
     project: &Project,
-    command: &Command,
+    offered: Option<ContactId>,
 ) -> Result<Facts, StoreError> {
-    // An offer concerns the expert being offered; everything else the one holding the project.
-    let expert_id = match command {
-        Command::Offer { expert } => Some(*expert),
-        _ => project.expert_id,
-    };
-    let expert = match expert_id {
+    let expert = match offered.or(project.expert_id) {
         Some(id) => expert_facts(conn, backend, project.id, id).await?,
         None => None,
     };
+    let documents = required_documents(conn, project.id).await?;
     Ok(Facts {
         expert,
         baseline_recorded: project.baseline.is_some(),
         outcome_recorded: project.outcome.is_some(),
-        // Document verification arrives with the credentialing gate; until then
-        // every required document counts as outstanding.
-        documents_outstanding: project.required_documents.clone(),
+        documents_outstanding: outstanding(&project.required_documents, &documents),
     })
 }
 
@@ -160,7 +159,11 @@ async fn decide(
     command: Command,
     actor: &Actor,
 ) -> Result<Result<Transition, TransitionError>, StoreError> {
-    let facts = facts(conn, backend, project, &command).await?;
+    let offered = match &command {
+        Command::Offer { expert } => Some(*expert),
+        _ => None,
+    };
+    let facts = facts(conn, backend, project, offered).await?;
     Ok(lifecycle::decide(
         project.state,
         project.expert_id,
@@ -197,7 +200,7 @@ async fn expert_facts(
 }
 
 /// Decides `command` with the domain and stores it, then takes every automatic
-/// transition whose gates now hold (e.g. `activate` once nothing is outstanding).
+/// transition that follows (e.g. `activate` once nothing is outstanding).
 pub(crate) async fn run_command(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -208,8 +211,32 @@ pub(crate) async fn run_command(
     let first = decide(conn, backend, project, command, actor).await??;
     apply(conn, project, &first, actor).await?;
     let mut done = vec![first];
-    while let Some(command) = lifecycle::automatic_command(project.state) {
-        match decide(conn, backend, project, command, &Actor::Agent).await? {
+    done.extend(run_automatic(conn, backend, project).await?);
+    Ok(done)
+}
+
+/// Takes, as the agent, each transition the domain asks for by itself while
+/// its gates hold.
+pub(crate) async fn run_automatic(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    project: &mut Project,
+) -> Result<Vec<Transition>, StoreError> {
+    let mut done = Vec::new();
+    while lifecycle::moves_automatically(project.state) {
+        let facts = facts(conn, backend, project, None).await?;
+        let Some(command) = lifecycle::automatic_command(project.state, &facts) else {
+            break;
+        };
+        let decided = lifecycle::decide(
+            project.state,
+            project.expert_id,
+            command,
+            &Actor::Agent,
+            &facts,
+            &project.required_documents,
+        );
+        match decided {
             Ok(t) => {
                 apply(conn, project, &t, &Actor::Agent).await?;
                 done.push(t);
@@ -235,14 +262,18 @@ async fn apply(
         Assignment::Assign(e) => Some(e),
         Assignment::Unassign => None,
     };
+    // When the standing offer was made, for expiry; any other move ends the offer.
+    let offered_at = matches!(t.assignment, Assignment::Assign(_)).then(|| ts(at));
     let updated = sqlx::query(
-        "UPDATE projects SET state = $1, expert_id = $2, version = version + 1, updated_at = $3 WHERE id = $4 AND version = $5",
+        "UPDATE projects SET state = $1, expert_id = $2, version = version + 1, updated_at = $3, offered_at = $6
+         WHERE id = $4 AND version = $5",
     )
     .bind(t.to.as_str())
     .bind(expert.map(|e| e.to_string()))
     .bind(ts(at))
     .bind(project.id.to_string())
     .bind(project.version)
+    .bind(offered_at)
     .execute(&mut *conn)
     .await?;
     if updated.rows_affected() != 1 {
@@ -281,8 +312,9 @@ async fn apply(
 }
 
 impl Store {
-    /// Step 1: creates a project in `intake` for an existing client, appends the
-    /// intake answers to the client's CRM profile and queues steps 2 and 3.
+    /// Step 1: creates a project in `intake` for an existing client, with its
+    /// checklist of required documents, and queues steps 2 and 3 (the CRM
+    /// upsert carries the intake answers to the client's profile).
     pub async fn create_project(
         &self,
         new: NewProject,
@@ -327,7 +359,16 @@ impl Store {
             updated_at: at,
         };
         insert(&mut tx, &project).await?;
-        append_intake_to_client(&mut tx, &project, at).await?;
+        for doc_type in &project.required_documents {
+            sqlx::query(
+                "INSERT INTO project_documents (project_id, doc_type, status) VALUES ($1, $2, $3)",
+            )
+            .bind(project.id.to_string())
+            .bind(doc_type.to_string())
+            .bind(DocumentStatus::Missing.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
         let entry = AuditEntry {
             to: Some(ProjectState::Intake.as_str()),
             ..AuditEntry::change(EntityKind::Project, project.id, actor, "create")
@@ -342,6 +383,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.wake_outbox();
         Ok(project)
     }
 
@@ -386,6 +428,7 @@ impl Store {
         check_version(&project, expected_version)?;
         let transitions = run_command(&mut tx, self.backend, &mut project, command, actor).await?;
         tx.commit().await?;
+        self.wake_outbox();
         Ok(TransitionOutcome {
             project,
             transitions,
@@ -491,27 +534,266 @@ async fn insert(conn: &mut AnyConnection, p: &Project) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Step 2: the consultation answers join the client's CRM profile, newest last.
-async fn append_intake_to_client(
+#[derive(FromRow)]
+struct DocumentRow {
+    doc_type: String,
+    status: String,
+    decided_by: Option<String>,
+    comment: Option<String>,
+    decided_at: Option<String>,
+}
+
+impl TryFrom<DocumentRow> for RequiredDocument {
+    type Error = StoreError;
+    fn try_from(r: DocumentRow) -> Result<Self, StoreError> {
+        Ok(RequiredDocument {
+            doc_type: DocumentType::parse("doc_type", &r.doc_type)
+                .map_err(|e| StoreError::Corrupt(e.message))?,
+            status: parse_col("project_documents.status", &r.status)?,
+            decided_by: r.decided_by,
+            comment: r.comment,
+            decided_at: parse_opt_ts(r.decided_at.as_deref())?,
+        })
+    }
+}
+
+pub(crate) async fn required_documents(
     conn: &mut AnyConnection,
-    p: &Project,
+    project: ProjectId,
+) -> Result<Vec<RequiredDocument>, StoreError> {
+    let rows: Vec<DocumentRow> = sqlx::query_as(
+        "SELECT doc_type, status, decided_by, comment, decided_at FROM project_documents WHERE project_id = $1 ORDER BY doc_type",
+    )
+    .bind(project.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(RequiredDocument::try_from).collect()
+}
+
+/// Which external reference of a project a connector reports back.
+#[derive(Clone, Copy, Debug)]
+pub enum ProjectRef {
+    Tracker,
+    Board,
+    Crm,
+}
+
+/// A decision on one required document, and the transitions it caused.
+#[derive(Clone, Debug)]
+pub struct DocumentOutcome {
+    pub document: RequiredDocument,
+    pub project: Project,
+    pub transitions: Vec<Transition>,
+}
+
+impl Store {
+    /// The project's required documents, in its order, with their status.
+    pub async fn project_documents(
+        &self,
+        id: ProjectId,
+    ) -> Result<Vec<RequiredDocument>, StoreError> {
+        let project = self.project(id).await?;
+        let mut conn = self.pool.acquire().await?;
+        let rows = required_documents(&mut conn, id).await?;
+        Ok(project
+            .required_documents
+            .iter()
+            .map(|t| {
+                rows.iter()
+                    .find(|r| &r.doc_type == t)
+                    .cloned()
+                    .unwrap_or(RequiredDocument {
+                        doc_type: t.clone(),
+                        status: DocumentStatus::Missing,
+                        decided_by: None,
+                        comment: None,
+                        decided_at: None,
+                    })
+            })
+            .collect())
+    }
+
+    /// Approves or rejects one required document (steps 7 and 8). Approving the
+    /// last one activates a project in credentialing and grants access; a
+    /// rejection of an approved document blocks an active project. All in one
+    /// transaction, with the board checklist ticked through the outbox.
+    pub async fn decide_document(
+        &self,
+        id: ProjectId,
+        doc_type: &DocumentType,
+        decision: Decision,
+        comment: Option<&str>,
+        actor: &Actor,
+    ) -> Result<DocumentOutcome, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut project = fetch_for_update(&mut tx, self.backend, id).await?;
+        if !project.required_documents.contains(doc_type) {
+            let required: Vec<&str> = project
+                .required_documents
+                .iter()
+                .map(DocumentType::as_str)
+                .collect();
+            return Err(StoreError::not_found(
+                "required document",
+                format!(
+                    "`{doc_type}` (this project requires: {})",
+                    if required.is_empty() {
+                        "none".into()
+                    } else {
+                        required.join(", ")
+                    }
+                ),
+            ));
+        }
+        if project.state.is_terminal() {
+            return Err(StoreError::Conflict(format!(
+                "the project is `{}`; its documents are final",
+                project.state
+            )));
+        }
+        let at = now();
+        let status = decision.status();
+        sqlx::query(
+            "UPDATE project_documents SET status = $1, decided_by = $2, comment = $3, decided_at = $4 WHERE project_id = $5 AND doc_type = $6",
+        )
+        .bind(status.as_str())
+        .bind(actor.label().to_owned())
+        .bind(comment.map(str::to_owned))
+        .bind(ts(at))
+        .bind(id.to_string())
+        .bind(doc_type.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let action = match decision {
+            Decision::Approve => "approve_document",
+            Decision::Reject => "reject_document",
+        };
+        let entry = AuditEntry {
+            reason: comment,
+            ..AuditEntry::change(EntityKind::Project, id, actor, action)
+        }
+        .with_details(serde_json::json!({ "document": doc_type, "status": status }));
+        audit::append(&mut tx, entry, at).await?;
+        let tick = Effect::BoardCheckDocument {
+            document: doc_type.clone(),
+            approved: decision == Decision::Approve,
+        };
+        bump_version(&mut tx, &mut project, at).await?;
+        outbox::enqueue(
+            &mut tx,
+            id,
+            project.version,
+            std::slice::from_ref(&tick),
+            at,
+        )
+        .await?;
+        let transitions = run_automatic(&mut tx, self.backend, &mut project).await?;
+        let document = required_documents(&mut tx, id)
+            .await?
+            .into_iter()
+            .find(|d| &d.doc_type == doc_type)
+            .ok_or_else(|| StoreError::Corrupt(format!("document row {doc_type} vanished")))?;
+        tx.commit().await?;
+        self.wake_outbox();
+        Ok(DocumentOutcome {
+            document,
+            project,
+            transitions,
+        })
+    }
+
+    /// Withdraws, as the agent, every offer older than `ttl` (step 4: an offer
+    /// can expire). Returns the projects sent back to matching.
+    pub async fn expire_offers(
+        &self,
+        ttl: std::time::Duration,
+    ) -> Result<Vec<(ProjectId, Transition)>, StoreError> {
+        let cutoff = now() - ttl;
+        let due: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM projects WHERE state = 'offered' AND offered_at < $1 ORDER BY id",
+        )
+        .bind(ts(cutoff))
+        .fetch_all(&self.pool)
+        .await?;
+        let hours = ttl.as_secs() / 3600;
+        let mut out = Vec::new();
+        for (id,) in due {
+            let id: ProjectId = parse_col("projects.id", &id)?;
+            let reason = Reason::parse(&format!(
+                "the offer expired after {hours} h without an answer"
+            ))
+            .map_err(|e| StoreError::Corrupt(e.message))?;
+            let mut tx = self.begin_write().await?;
+            let mut project = fetch_for_update(&mut tx, self.backend, id).await?;
+            // Re-checked under the lock: the expert may have answered meanwhile.
+            if project.state != ProjectState::Offered {
+                continue;
+            }
+            let done = run_command(
+                &mut tx,
+                self.backend,
+                &mut project,
+                Command::WithdrawOffer {
+                    reason: Some(reason),
+                },
+                &Actor::Agent,
+            )
+            .await?;
+            tx.commit().await?;
+            self.wake_outbox();
+            out.extend(done.into_iter().map(|t| (id, t)));
+        }
+        Ok(out)
+    }
+
+    /// Records the id a connector gave the project (tracker key, card id, deal id).
+    pub async fn set_project_ref(
+        &self,
+        id: ProjectId,
+        which: ProjectRef,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        let sql = match which {
+            ProjectRef::Tracker => "UPDATE projects SET tracker_ref = $1 WHERE id = $2",
+            ProjectRef::Board => "UPDATE projects SET board_ref = $1 WHERE id = $2",
+            ProjectRef::Crm => "UPDATE projects SET crm_ref = $1 WHERE id = $2",
+        };
+        let mut tx = self.begin_write().await?;
+        sqlx::query(sql)
+            .bind(value.to_owned())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Experts who declined the project; they are not offered it again.
+    pub async fn declined_by(&self, id: ProjectId) -> Result<Vec<ContactId>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT expert_id FROM project_declines WHERE project_id = $1")
+                .bind(id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|(e,)| parse_col("project_declines.expert_id", e))
+            .collect()
+    }
+}
+
+/// Marks a non-lifecycle change of the project row (a document decision), so
+/// `expected_version` callers notice it.
+async fn bump_version(
+    conn: &mut AnyConnection,
+    project: &mut Project,
     at: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let mut client = contacts::fetch(conn, p.client_id).await?;
-    let history = client
-        .properties
-        .entry("intake_history")
-        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
-    if let serde_json::Value::Array(items) = history {
-        items.push(serde_json::json!({
-            "project_id": p.id, "title": p.title, "answers": p.intake, "at": ts(at),
-        }));
-    }
-    sqlx::query("UPDATE contacts SET properties = $1, updated_at = $2 WHERE id = $3")
-        .bind(to_json(&client.properties))
+    sqlx::query("UPDATE projects SET version = version + 1, updated_at = $1 WHERE id = $2")
         .bind(ts(at))
-        .bind(p.client_id.to_string())
+        .bind(project.id.to_string())
         .execute(conn)
         .await?;
+    project.version += 1;
+    project.updated_at = at;
     Ok(())
 }

@@ -9,7 +9,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use ssot::App;
 use ssot::config::Settings;
+use ssot::connectors::Connectors;
 use ssot::domain::actor::{Actor, Person, Role};
+use ssot::jobs::delivery::Delivery;
 use ssot::store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -133,6 +135,10 @@ pub struct TestApp {
     pub store: Store,
     pub admin: String,
     pub operator: String,
+    /// A delivery worker with the app's connectors and settings.
+    pub worker: Delivery,
+    /// The app as served, to make more workers.
+    pub app: App,
     stop: Option<oneshot::Sender<()>>,
     /// Kept so the database outlives the server.
     _db: TestDb,
@@ -150,16 +156,32 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
     spawn_app_with(db, |_| {}).await
 }
 
+/// The app with no background delivery workers, so tests see the outbox as
+/// the lifecycle left it and deliver with [`TestApp::drain`] when they choose.
 pub async fn spawn_app_with(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_full(db, tweak, Connectors::builtin).await
+}
+
+/// The app with its settings tweaked and its connectors chosen by `connectors`.
+pub async fn spawn_app_full(
+    db: TestDb,
+    tweak: impl FnOnce(&mut Settings),
+    connectors: impl FnOnce(&Store) -> Connectors,
+) -> TestApp {
     let mut settings = Settings {
         database_url: db.url.clone(),
         db_max_connections: 5,
+        outbox_workers: 0,
         ..Settings::default()
     };
     tweak(&mut settings);
     let app = App::open(settings)
         .await
         .expect("the app opens its database");
+    let chosen = connectors(&app.store);
+    let app = app.with_connectors(chosen);
+    let worker = app.delivery("test-worker");
+    let handle = app.clone();
     let store = app.store.clone();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
@@ -183,6 +205,8 @@ pub async fn spawn_app_with(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> Te
         store,
         admin,
         operator,
+        worker,
+        app: handle,
         stop: Some(stop),
         _db: db,
     }
@@ -282,6 +306,11 @@ impl TestApp {
             status,
             body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
         }
+    }
+
+    /// Delivers every due outbox entry; returns how many were attempted.
+    pub async fn drain(&self) -> usize {
+        self.worker.drain().await.expect("the outbox drains")
     }
 
     // ----- fixtures -----

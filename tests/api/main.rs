@@ -1,12 +1,14 @@
 //! Integration tests: one binary, a fresh database per test, every storage test
 //! on SQLite and (with `SSOT_TEST_POSTGRES_URL`) on PostgreSQL.
 
+mod fakes;
 mod helpers;
 
 mod auth;
 mod bad_input;
 mod cli;
 mod concurrency;
+mod delivery;
 mod helpdesk_and_tasks;
 mod lifecycle_http;
 mod store_story;

@@ -2,6 +2,7 @@
 //! roads (decline, cancel, suspension), told against the store alone.
 
 use crate::helpers::{TestDb, admin_actor, on_both_backends};
+use ssot::connectors::Connectors;
 use ssot::domain::actor::{Actor, Person, Role};
 use ssot::domain::audit::EntityKind;
 use ssot::domain::contact::{ContactInput, ContactKind, NewContact};
@@ -11,6 +12,7 @@ use ssot::domain::lifecycle::{Command, Gate, ProjectState, TransitionError};
 use ssot::domain::metrics::{Baseline, Outcome};
 use ssot::domain::project::{NewProject, NewProjectInput};
 use ssot::domain::validation::Reason;
+use ssot::jobs::delivery::{Delivery, DeliveryConfig};
 use ssot::store::{OutboxStatus, PoolConfig, Store, StoreError};
 
 async fn open(db: &TestDb) -> Store {
@@ -106,8 +108,6 @@ on_both_backends! {
 
         let project = store.create_project(new_project(client, &[]), &op).await.unwrap();
         assert_eq!((project.state, project.version), (ProjectState::Intake, 1));
-        let profile = store.contact(client).await.unwrap().properties;
-        assert_eq!(profile["intake_history"][0]["answers"]["source"], "consultation");
 
         let id = project.id;
         store.transition_project(id, Command::StartMatching, &op, Some(1)).await.unwrap();
@@ -170,6 +170,20 @@ on_both_backends! {
         let keys: std::collections::HashSet<_> = outbox.iter().map(|e| &e.idempotency_key).collect();
         assert_eq!(keys.len(), outbox.len());
         assert!(outbox.windows(2).all(|w| w[0].seq < w[1].seq));
+
+        // Delivered through the built-in connectors, every entry once.
+        let worker = Delivery::new(store.clone(), Connectors::builtin(&store), DeliveryConfig::default(), "story");
+        assert_eq!(worker.drain().await.unwrap(), outbox.len());
+        let delivered = store.list_outbox(Some(OutboxStatus::Delivered), Some(id), 1000).await.unwrap();
+        assert_eq!(delivered.len(), outbox.len());
+        assert!(delivered.iter().all(|e| e.attempts == 1 && e.delivered_by.as_deref() == Some("story")));
+        let profile = store.contact(client).await.unwrap().properties;
+        assert_eq!(profile["intake_history"][0]["answers"]["source"], "consultation");
+        let tracker = store.tracker_view(id).await.unwrap().unwrap();
+        assert!(tracker.deleted_at.is_some() && tracker.members.is_empty());
+        let board = store.board_view(id).await.unwrap().unwrap();
+        assert_eq!((board.list.as_str(), board.attachments.len()), ("archived", 1));
+        assert_eq!(store.deal(id).await.unwrap().unwrap().stage, "archived");
     }
 }
 

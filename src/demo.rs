@@ -1,0 +1,453 @@
+//! `ssot demo`: one project through all 11 lifecycle steps on a fresh temporary
+//! database with the built-in connectors, printing for each step the state
+//! before and after, who acted, and the side effects delivered.
+
+use std::fmt::Write as _;
+
+use crate::App;
+use crate::config::Settings;
+use crate::domain::actor::{Actor, Person, Role};
+use crate::domain::contact::{ContactInput, ContactKind, NewContact};
+use crate::domain::document::{Decision, DocumentType};
+use crate::domain::expert::{ExpertProfile, ProfileInput, VettingAction};
+use crate::domain::ids::{ContactId, ProjectId};
+use crate::domain::lifecycle::{Command, Transition};
+use crate::domain::matching;
+use crate::domain::metrics::{Baseline, Outcome};
+use crate::domain::project::{NewProject, NewProjectInput};
+use crate::domain::validation::Reason;
+use crate::jobs::delivery::Delivery;
+use crate::store::{OutboxStatus, Store, StoreError};
+
+/// The running demo: the app, a delivery worker, and what was printed so far.
+struct Demo {
+    store: Store,
+    delivery: Delivery,
+    project: Option<ProjectId>,
+    /// Delivered outbox entries already reported.
+    reported: usize,
+    out: String,
+}
+
+fn person(role: Role, contact: Option<ContactId>, label: &str) -> Actor {
+    Actor::Person(Person {
+        role,
+        contact,
+        label: label.into(),
+    })
+}
+
+fn reason(text: &str) -> Reason {
+    Reason::parse(text).expect("demo reasons are valid")
+}
+
+impl Demo {
+    fn say(&mut self, line: impl AsRef<str>) {
+        println!("{}", line.as_ref());
+        let _ = writeln!(self.out, "{}", line.as_ref());
+    }
+
+    fn id(&self) -> ProjectId {
+        self.project.expect("the project exists from step 1")
+    }
+
+    /// Delivers everything queued, then prints what was delivered since last time.
+    async fn deliver(&mut self) -> Result<(), StoreError> {
+        self.delivery.drain().await?;
+        let delivered = self
+            .store
+            .list_outbox(Some(OutboxStatus::Delivered), self.project, 10_000)
+            .await?;
+        let new: Vec<String> = delivered
+            .iter()
+            .skip(self.reported)
+            .map(|e| e.kind.clone())
+            .collect();
+        self.reported = delivered.len();
+        let failed = self
+            .store
+            .list_outbox(Some(OutboxStatus::Failed), self.project, 100)
+            .await?;
+        if !failed.is_empty() {
+            return Err(StoreError::Conflict(format!(
+                "{} side effects failed: {:?}",
+                failed.len(),
+                failed
+            )));
+        }
+        let line = if new.is_empty() {
+            "none".to_owned()
+        } else {
+            new.join(", ")
+        };
+        self.say(format!("      side effects delivered: {line}"));
+        Ok(())
+    }
+
+    async fn act(&mut self, command: Command, actor: &Actor) -> Result<(), StoreError> {
+        let outcome = self
+            .store
+            .transition_project(self.id(), command, actor, None)
+            .await?;
+        for (i, t) in outcome.transitions.iter().enumerate() {
+            self.print_transition(t, if i == 0 { actor } else { &Actor::Agent });
+        }
+        self.deliver().await
+    }
+
+    fn print_transition(&mut self, t: &Transition, by: &Actor) {
+        let reason = t
+            .reason
+            .as_ref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        self.say(format!(
+            "      {} -> {}  by {} [{}]: {}{reason}",
+            t.from,
+            t.to,
+            by.label(),
+            by.kind_name(),
+            t.action
+        ));
+    }
+
+    async fn members(&self) -> Result<String, StoreError> {
+        let tracker = self.store.tracker_view(self.id()).await?;
+        let names: Vec<String> = match tracker {
+            Some(t) => {
+                let mut names = Vec::new();
+                for m in t.members {
+                    names.push(self.store.contact(m.expert_id).await?.full_name);
+                }
+                names
+            }
+            None => vec![],
+        };
+        Ok(if names.is_empty() {
+            "nobody".into()
+        } else {
+            names.join(", ")
+        })
+    }
+}
+
+async fn contact(
+    store: &Store,
+    kind: ContactKind,
+    name: &str,
+    email: &str,
+    legal: Option<&str>,
+) -> Result<ContactId, StoreError> {
+    let input = ContactInput {
+        full_name: name.into(),
+        email: email.into(),
+        legal_name: legal.map(Into::into),
+        ..Default::default()
+    };
+    let new = NewContact::parse(kind, &input)?;
+    Ok(store
+        .create_contact(&new, &person(Role::Operator, None, "olga"))
+        .await?
+        .id)
+}
+
+async fn expert(
+    store: &Store,
+    name: &str,
+    email: &str,
+    skills: &[&str],
+    rating: f64,
+) -> Result<ContactId, StoreError> {
+    let op = person(Role::Operator, None, "olga");
+    let input = ContactInput {
+        full_name: name.into(),
+        email: email.into(),
+        ..Default::default()
+    };
+    let profile = ProfileInput {
+        skills: skills.iter().map(|s| s.to_string()).collect(),
+        industries: vec!["retail".into()],
+        languages: vec!["pl".into(), "en".into()],
+        hourly_rate: 160.0,
+        capacity: 2,
+        rating: Some(rating),
+    };
+    let id = store
+        .create_expert(
+            &NewContact::parse(ContactKind::Expert, &input)?,
+            &ExpertProfile::parse(&profile)?,
+            &op,
+        )
+        .await?
+        .contact
+        .id;
+    for action in [VettingAction::StartVetting, VettingAction::Approve] {
+        store.change_vetting(id, action, None, &op).await?;
+    }
+    Ok(id)
+}
+
+/// Runs the demo and returns its transcript (also printed as it goes).
+pub async fn run() -> Result<String, Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let settings = Settings {
+        database_url: format!("sqlite://{}/demo.db?mode=rwc", dir.path().display()),
+        ..Settings::default()
+    };
+    let app = App::open(settings).await?;
+    let mut demo = Demo {
+        store: app.store.clone(),
+        delivery: app.delivery("demo-worker"),
+        project: None,
+        reported: 0,
+        out: String::new(),
+    };
+    let op = person(Role::Operator, None, "olga");
+    demo.say("SSoT-Lite demo: one client project through the 11 lifecycle steps");
+    demo.say(format!(
+        "(temporary database {}, built-in CRM, tracker and board)\n",
+        dir.path().join("demo.db").display()
+    ));
+
+    let client = contact(
+        &demo.store,
+        ContactKind::Client,
+        "Anna Kowalska",
+        "anna@kowalska-meble.pl",
+        Some("Kowalska Meble Sp. z o.o."),
+    )
+    .await?;
+    let jan = expert(
+        &demo.store,
+        "Jan Nowak",
+        "jan@nowak.dev",
+        &["automation", "python"],
+        4.8,
+    )
+    .await?;
+    let ewa = expert(
+        &demo.store,
+        "Ewa Wiśniewska",
+        "ewa@wisniewska.dev",
+        &["automation"],
+        4.2,
+    )
+    .await?;
+
+    demo.say(" 1. Consultation form: the operator records the intake");
+    let intake =
+        serde_json::json!({ "hours_per_month_on_invoicing": 40, "tools": "spreadsheet + e-mail" });
+    let new = NewProject::parse(NewProjectInput {
+        client_id: client,
+        title: "Invoice automation".into(),
+        spec: "Automate monthly invoicing from the shop system to the accounting office.".into(),
+        skills: vec!["automation".into(), "python".into()],
+        industry: Some("retail".into()),
+        required_documents: vec!["nda".into(), "insurance_certificate".into()],
+        intake: intake.as_object().cloned().unwrap_or_default(),
+    })?;
+    let project = demo.store.create_project(new, &op).await?;
+    demo.project = Some(project.id);
+    demo.say(format!(
+        "      (new) -> intake  by olga [operator]: create \"{}\"",
+        project.title
+    ));
+    demo.deliver().await?;
+
+    demo.say(" 2. CRM contact: the intake answers are appended to the client's profile");
+    let profile = demo.store.contact(client).await?;
+    demo.say(format!(
+        "      CRM record {}: intake_history = {}",
+        profile.crm_ref.unwrap_or_default(),
+        profile.properties["intake_history"]
+    ));
+
+    demo.say(" 3. Tracker project, locked until the expert is cleared");
+    let tracker = demo
+        .store
+        .tracker_view(demo.id())
+        .await?
+        .map(|t| t.tracker_key)
+        .unwrap_or_default();
+    demo.say(format!(
+        "      tracker project {tracker}; members: {}",
+        demo.members().await?
+    ));
+
+    demo.say(" 4. Matching: the CRM ranks vetted experts; the offered expert must accept");
+    demo.act(Command::StartMatching, &op).await?;
+    let ranked = matching::rank(
+        &demo.store.project(demo.id()).await?,
+        &demo
+            .store
+            .experts_in(crate::domain::expert::VettingState::Vetted)
+            .await?,
+        &[],
+    );
+    for m in &ranked {
+        let rating = m
+            .score
+            .rating
+            .map_or("unrated".to_owned(), |r| format!("{r:.1}"));
+        demo.say(format!(
+            "      candidate {}: fit {:.2}, rating {rating}, load {}/{}",
+            m.full_name, m.score.fit, m.score.load, m.score.capacity
+        ));
+    }
+    demo.act(Command::Offer { expert: ewa }, &op).await?;
+    demo.act(
+        Command::Decline {
+            reason: Some(reason("fully booked this month")),
+        },
+        &person(Role::Expert, Some(ewa), "Ewa Wiśniewska"),
+    )
+    .await?;
+    demo.act(Command::Offer { expert: jan }, &op).await?;
+
+    demo.say(" 5. The expert accepts: board record and a task linked to the tracker");
+    let jan_actor = person(Role::Expert, Some(jan), "Jan Nowak");
+    demo.act(Command::Accept, &jan_actor).await?;
+
+    demo.say(" 6. Value metrics: the VBP / TS-ROI baseline");
+    let baseline = Baseline {
+        hours_before: 40.0,
+        hours_after: 8.0,
+        hourly_value: 120.0,
+        horizon_months: 12,
+        price: 14_000.0,
+    };
+    let p = demo.store.record_baseline(demo.id(), baseline, &op).await?;
+    let value = p.value().expect("a baseline gives a value");
+    demo.say(format!(
+        "      expected value {:.0}, TS-ROI {:.2}",
+        value.expected_value, value.expected_roi
+    ));
+
+    demo.say(" 7. Suspended until the client's credentialing is complete");
+    demo.act(Command::StartCredentialing, &op).await?;
+
+    demo.say(
+        " 8. Documents approved: the project becomes active by itself and the expert gets access",
+    );
+    for doc in ["nda", "insurance_certificate"] {
+        let doc = DocumentType::parse("doc", doc)?;
+        let outcome = demo
+            .store
+            .decide_document(
+                demo.id(),
+                &doc,
+                Decision::Approve,
+                Some("checked by hand"),
+                &op,
+            )
+            .await?;
+        demo.say(format!("      {doc}: approved by olga"));
+        for t in &outcome.transitions {
+            demo.print_transition(t, &Actor::Agent);
+        }
+        demo.deliver().await?;
+    }
+    demo.say(format!("      tracker members: {}", demo.members().await?));
+
+    demo.say(" 9. Helpdesk for the client and the expert");
+    let anna = person(Role::Client, Some(client), "Anna Kowalska");
+    let ticket = demo
+        .store
+        .create_ticket(
+            demo.id(),
+            "Access to the shop system".into(),
+            "Which account should Jan use?".into(),
+            &anna,
+        )
+        .await?;
+    demo.store
+        .add_message(
+            demo.id(),
+            ticket.id,
+            "A read-only API key is enough, thanks.".into(),
+            &jan_actor,
+        )
+        .await?;
+    demo.say(format!(
+        "      ticket \"{}\": 2 messages (client, expert)",
+        ticket.subject
+    ));
+
+    demo.say("10. Monitoring: the operator blocks and unblocks; access follows");
+    demo.act(
+        Command::Block {
+            reason: reason("invoice 2026/11 overdue"),
+        },
+        &op,
+    )
+    .await?;
+    demo.say(format!("      tracker members: {}", demo.members().await?));
+    demo.act(
+        Command::Unblock {
+            reason: reason("invoice paid"),
+        },
+        &op,
+    )
+    .await?;
+    demo.say(format!("      tracker members: {}", demo.members().await?));
+
+    demo.say("11. Completion: realised figures, export attached to the board record, tracker project deleted");
+    let p = demo
+        .store
+        .record_outcome(
+            demo.id(),
+            Outcome {
+                hours_saved: 30.0,
+                cost: 14_000.0,
+            },
+            &op,
+        )
+        .await?;
+    let value = p.value().expect("a baseline gives a value");
+    demo.say(format!(
+        "      realised value {:.0}, TS-ROI {:.2}",
+        value.realised_value.unwrap_or_default(),
+        value.realised_roi.unwrap_or_default()
+    ));
+    demo.act(Command::Complete, &op).await?;
+    demo.act(Command::Archive, &op).await?;
+    let board = demo
+        .store
+        .board_view(demo.id())
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("no board record".into()))?;
+    let files: Vec<String> = board
+        .attachments
+        .iter()
+        .map(|a| format!("{} ({} bytes)", a.filename, a.size_bytes))
+        .collect();
+    demo.say(format!(
+        "      board list: {}; attached: {}",
+        board.list,
+        files.join(", ")
+    ));
+    let deleted = demo
+        .store
+        .tracker_view(demo.id())
+        .await?
+        .and_then(|t| t.deleted_at)
+        .is_some();
+    demo.say(format!(
+        "      tracker project deleted: {deleted}; members: {}",
+        demo.members().await?
+    ));
+
+    let p = demo.store.project(demo.id()).await?;
+    let trail = demo
+        .store
+        .audit_trail(crate::domain::audit::EntityKind::Project, &p.id.to_string())
+        .await?;
+    demo.say(format!(
+        "\nDone: project {} is {}; {} audit events; every side effect delivered.",
+        p.id,
+        p.state,
+        trail.len()
+    ));
+    app.store.close().await;
+    Ok(demo.out)
+}

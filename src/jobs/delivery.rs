@@ -1,0 +1,267 @@
+//! Outbox delivery: workers claim entries under a lease, call the connector the
+//! entry's effect belongs to, and settle the entry: delivered, retried later
+//! with exponential backoff and jitter, or failed (visible, retryable by hand).
+//! A worker that dies mid-delivery loses nothing: its lease runs out and
+//! another worker takes the entry over; the idempotency key makes the repeated
+//! call harmless.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::connectors::{ConnectorError, Connectors};
+use crate::domain::lifecycle::Effect;
+use crate::domain::project::Project;
+use crate::store::{OutboxEntry, ProjectRef, Settlement, Store, StoreError, now};
+
+/// Delivery tuning, from the configuration.
+#[derive(Clone, Debug)]
+pub struct DeliveryConfig {
+    /// How long a claim holds; an entry whose worker died is retaken after it.
+    pub lease: Duration,
+    /// Upper bound of one connector call; must be well under the lease.
+    pub call_timeout: Duration,
+    /// Attempts before an entry is marked failed.
+    pub max_attempts: i64,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// How often an idle worker looks for work that another process queued.
+    pub poll: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(60),
+            call_timeout: Duration::from_secs(20),
+            max_attempts: 8,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(600),
+            poll: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Nothing was due.
+    Idle,
+    /// One entry was attempted and settled as shown. `kept` is false when the
+    /// lease had run out meanwhile and another worker owns the entry now.
+    Settled {
+        entry: Box<OutboxEntry>,
+        outcome: Settlement,
+        kept: bool,
+    },
+}
+
+/// One delivery worker.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    store: Store,
+    connectors: Connectors,
+    config: DeliveryConfig,
+    owner: String,
+}
+
+impl Delivery {
+    /// `owner` names the worker in leases and in `delivered_by`.
+    pub fn new(
+        store: Store,
+        connectors: Connectors,
+        config: DeliveryConfig,
+        owner: impl Into<String>,
+    ) -> Self {
+        Self {
+            store,
+            connectors,
+            config,
+            owner: owner.into(),
+        }
+    }
+
+    /// Claims and delivers at most one entry.
+    pub async fn step(&self) -> Result<Step, StoreError> {
+        let claimed_at = now();
+        let Some(entry) = self
+            .store
+            .claim_outbox(&self.owner, claimed_at, claimed_at + self.config.lease)
+            .await?
+        else {
+            return Ok(Step::Idle);
+        };
+        let result =
+            match tokio::time::timeout(self.config.call_timeout, self.dispatch(&entry)).await {
+                Ok(result) => result,
+                Err(_) => Err(ConnectorError::Transient(format!(
+                    "no answer within {:?}",
+                    self.config.call_timeout
+                ))),
+            };
+        let outcome = match result {
+            Ok(()) => Settlement::Delivered,
+            Err(error) => self.settlement_for(&entry, error),
+        };
+        let kept = self
+            .store
+            .settle_outbox(entry.seq, &self.owner, &outcome)
+            .await?;
+        self.log(&entry, &outcome, kept);
+        Ok(Step::Settled {
+            entry: Box::new(entry),
+            outcome,
+            kept,
+        })
+    }
+
+    /// Steps until nothing is due; returns how many entries were attempted.
+    pub async fn drain(&self) -> Result<usize, StoreError> {
+        let mut attempted = 0;
+        while let Step::Settled { .. } = self.step().await? {
+            attempted += 1;
+        }
+        Ok(attempted)
+    }
+
+    /// Delivers until `cancel` fires, sleeping while idle until new work is
+    /// signalled in this process or the poll interval passes.
+    pub async fn run(self, signal: Arc<Notify>, cancel: CancellationToken) {
+        tracing::debug!(worker = %self.owner, "delivery worker started");
+        while !cancel.is_cancelled() {
+            // Registered before looking, so a signal during the look is not missed.
+            let notified = signal.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.step().await {
+                Ok(Step::Settled { .. }) => continue,
+                Ok(Step::Idle) => {}
+                Err(error) => {
+                    tracing::warn!(worker = %self.owner, %error, "outbox claim failed; retrying")
+                }
+            }
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = &mut notified => {}
+                () = tokio::time::sleep(self.config.poll) => {}
+            }
+        }
+        tracing::debug!(worker = %self.owner, "delivery worker stopped");
+    }
+
+    fn settlement_for(&self, entry: &OutboxEntry, error: ConnectorError) -> Settlement {
+        let backoff = super::backoff(
+            entry.attempts,
+            self.config.backoff_base,
+            self.config.backoff_max,
+        );
+        match error {
+            ConnectorError::Permanent(message) => Settlement::Fail { error: message },
+            other if entry.attempts >= self.config.max_attempts => Settlement::Fail {
+                error: format!("gave up after {} attempts: {other}", entry.attempts),
+            },
+            ConnectorError::RateLimited {
+                retry_after,
+                message,
+            } => Settlement::Retry {
+                at: now() + retry_after.unwrap_or_default().max(backoff),
+                error: format!("rate limited: {message}"),
+            },
+            ConnectorError::Transient(message) => Settlement::Retry {
+                at: now() + backoff,
+                error: message,
+            },
+        }
+    }
+
+    fn log(&self, entry: &OutboxEntry, outcome: &Settlement, kept: bool) {
+        let (worker, kind, attempt) = (&self.owner, &entry.kind, entry.attempts);
+        match (outcome, kept) {
+            (_, false) => {
+                tracing::warn!(%worker, %kind, entry = %entry.id, "lease lost during delivery; another worker owns the entry")
+            }
+            (Settlement::Delivered, _) => {
+                tracing::info!(%worker, %kind, entry = %entry.id, attempt, "side effect delivered")
+            }
+            (Settlement::Retry { at, error }, _) => {
+                tracing::warn!(%worker, %kind, entry = %entry.id, attempt, %error, retry_at = %at, "delivery failed; will retry")
+            }
+            (Settlement::Fail { error }, _) => {
+                tracing::error!(%worker, %kind, entry = %entry.id, attempt, %error, "delivery failed for good; retry it by hand once fixed")
+            }
+        }
+    }
+
+    /// Calls the connector that `entry`'s effect belongs to.
+    async fn dispatch(&self, entry: &OutboxEntry) -> Result<(), ConnectorError> {
+        let effect = entry.decode()?;
+        let project_id = entry.project_id.ok_or_else(|| {
+            ConnectorError::Permanent(format!("outbox entry {} names no project", entry.id))
+        })?;
+        let project = self.store.project(project_id).await?;
+        let key = entry.idempotency_key.as_str();
+        let c = &self.connectors;
+        match effect {
+            Effect::CrmUpsertContact { contact } => {
+                let contact = self.store.contact(contact).await?;
+                let crm_ref = c.crm.upsert_contact(key, &contact, Some(&project)).await?;
+                self.store.set_contact_crm_ref(contact.id, &crm_ref).await?;
+            }
+            Effect::CrmSyncDeal { state } => {
+                let client = self.store.contact(project.client_id).await?;
+                let deal = c.crm.sync_deal(key, &project, &client, state).await?;
+                self.store
+                    .set_project_ref(project.id, ProjectRef::Crm, &deal)
+                    .await?;
+            }
+            Effect::TrackerCreateProject => {
+                let tracker_key = c.tracker.create_project(key, &project).await?;
+                self.store
+                    .set_project_ref(project.id, ProjectRef::Tracker, &tracker_key)
+                    .await?;
+            }
+            Effect::TrackerCreateTask => {
+                c.tracker.create_task(key, &project).await?;
+            }
+            Effect::TrackerGrantAccess { expert } | Effect::TrackerRevokeAccess { expert } => {
+                let grant = matches!(effect, Effect::TrackerGrantAccess { .. });
+                let expert = self.store.contact(expert).await?;
+                c.tracker.set_access(key, &project, &expert, grant).await?;
+            }
+            Effect::TrackerExportToBoard => self.export_to_board(key, &project).await?,
+            Effect::TrackerDeleteProject => c.tracker.delete_project(key, &project).await?,
+            Effect::BoardCreateRecord => {
+                let card = c.board.create_record(key, &project).await?;
+                self.store
+                    .set_project_ref(project.id, ProjectRef::Board, &card)
+                    .await?;
+            }
+            Effect::BoardMoveCard { state } => c.board.move_card(key, &project, state).await?,
+            Effect::BoardDocumentChecklist { documents } => {
+                c.board
+                    .document_checklist(key, &project, &documents)
+                    .await?
+            }
+            Effect::BoardCheckDocument { document, approved } => {
+                c.board
+                    .check_document(key, &project, &document, approved)
+                    .await?;
+            }
+            Effect::NotifyExpert { expert, notice } => {
+                let expert = self.store.contact(expert).await?;
+                c.notifier
+                    .notify_expert(key, &expert, &project, notice)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Step 11: the tracker's content becomes a file on the board record.
+    async fn export_to_board(&self, key: &str, project: &Project) -> Result<(), ConnectorError> {
+        let file = self.connectors.tracker.export(project).await?;
+        self.connectors.board.attach(key, project, &file).await
+    }
+}
