@@ -9,36 +9,19 @@
 //! PostgreSQL also comes from `SSOT_TEST_POSTGRES_URL`. Results are kept in
 //! `target/bench/lifecycle.json`; the next run prints its ratios against them.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::*;
 use serde_json::{Value, json};
-use ssot::domain::actor::{Actor, Person, Role};
-use ssot::domain::contact::{ContactInput, ContactKind, NewContact};
-use ssot::domain::expert::{ExpertProfile, ProfileInput, VettingAction};
+use ssot::domain::actor::Role;
 use ssot::domain::ids::{ContactId, ProjectId};
-use ssot::domain::lifecycle::Command as Cmd;
-use ssot::domain::metrics::{Baseline, Outcome};
-use ssot::domain::project::{NewProject, NewProjectInput};
-use ssot::domain::validation::Reason;
 use ssot::store::{PoolConfig, Store};
-
-/// Transitions per project: start_matching, offer, accept, start_credentialing
-/// (+ automatic activate), block, unblock, complete, archive.
-const STEPS: [&str; 8] = [
-    "start_matching",
-    "offer",
-    "accept",
-    "start_credentialing",
-    "block",
-    "unblock",
-    "complete",
-    "archive",
-];
 
 #[derive(Default)]
 struct Samples {
@@ -79,90 +62,6 @@ impl Samples {
     }
 }
 
-fn admin() -> Actor {
-    Actor::Person(Person {
-        role: Role::Admin,
-        contact: None,
-        label: "bench".into(),
-    })
-}
-
-fn reason() -> Reason {
-    Reason::parse("benchmark").unwrap()
-}
-
-async fn seed(store: &Store) -> (ContactId, ContactId, Actor) {
-    let tag = uuid::Uuid::now_v7().simple().to_string();
-    let client_input = ContactInput {
-        full_name: "Bench Client".into(),
-        email: format!("c{tag}@bench.example"),
-        ..Default::default()
-    };
-    let client = store
-        .create_contact(
-            &NewContact::parse(ContactKind::Client, &client_input).unwrap(),
-            &admin(),
-        )
-        .await
-        .unwrap()
-        .id;
-    let expert_input = ContactInput {
-        full_name: "Bench Expert".into(),
-        email: format!("e{tag}@bench.example"),
-        ..Default::default()
-    };
-    let profile = ExpertProfile::parse(&ProfileInput {
-        capacity: 50,
-        ..Default::default()
-    })
-    .unwrap();
-    let expert = store
-        .create_expert(
-            &NewContact::parse(ContactKind::Expert, &expert_input).unwrap(),
-            &profile,
-            &admin(),
-        )
-        .await
-        .unwrap()
-        .contact
-        .id;
-    for action in [VettingAction::StartVetting, VettingAction::Approve] {
-        store
-            .change_vetting(expert, action, None, &admin())
-            .await
-            .unwrap();
-    }
-    let expert_actor = Actor::Person(Person {
-        role: Role::Expert,
-        contact: Some(expert),
-        label: "expert".into(),
-    });
-    (client, expert, expert_actor)
-}
-
-fn new_project(client: ContactId) -> NewProject {
-    NewProject::parse(NewProjectInput {
-        client_id: client,
-        title: "Bench project".into(),
-        spec: "A project driven by the benchmark.".into(),
-        skills: vec![],
-        industry: None,
-        required_documents: vec![],
-        intake: Default::default(),
-    })
-    .unwrap()
-}
-
-fn baseline() -> Baseline {
-    Baseline {
-        hours_before: 40.0,
-        hours_after: 10.0,
-        hourly_value: 100.0,
-        horizon_months: 12,
-        price: 10_000.0,
-    }
-}
-
 async fn bench_store(url: &str, projects: usize) -> Samples {
     let store = Store::open(url, &PoolConfig::default()).await.unwrap();
     let (client, expert, expert_actor) = seed(&store).await;
@@ -175,35 +74,7 @@ async fn bench_store(url: &str, projects: usize) -> Samples {
             .unwrap()
             .id;
         for step in STEPS {
-            let (cmd, actor) = match step {
-                "start_matching" => (Cmd::StartMatching, admin()),
-                "offer" => (Cmd::Offer { expert }, admin()),
-                "accept" => (Cmd::Accept, expert_actor.clone()),
-                "start_credentialing" => {
-                    store
-                        .record_baseline(id, baseline(), &admin())
-                        .await
-                        .unwrap();
-                    (Cmd::StartCredentialing, admin())
-                }
-                "block" => (Cmd::Block { reason: reason() }, admin()),
-                "unblock" => (Cmd::Unblock { reason: reason() }, admin()),
-                "complete" => {
-                    store
-                        .record_outcome(
-                            id,
-                            Outcome {
-                                hours_saved: 20.0,
-                                cost: 10_000.0,
-                            },
-                            &admin(),
-                        )
-                        .await
-                        .unwrap();
-                    (Cmd::Complete, admin())
-                }
-                _ => (Cmd::Archive, admin()),
-            };
+            let (cmd, actor) = command_for(&store, step, id, expert, &expert_actor).await;
             let t = Instant::now();
             store
                 .transition_project(id, cmd, &actor, None)
@@ -458,51 +329,8 @@ async fn drive_http(
     }
 }
 
-async fn admin_sql(base: &str, sql: String) {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(base).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-}
-
-/// A fresh schema in the given PostgreSQL, and its name for the clean-up.
-async fn fresh_postgres(base: &str) -> (String, String) {
-    let schema = format!("ssot_bench_{}", uuid::Uuid::now_v7().simple());
-    admin_sql(base, format!("CREATE SCHEMA {schema}")).await;
-    let sep = if base.contains('?') { '&' } else { '?' };
-    (
-        format!("{base}{sep}options=-c%20search_path%3D{schema}"),
-        schema,
-    )
-}
-
-fn fresh_sqlite(dir: &std::path::Path, name: &str) -> String {
-    format!("sqlite://{}/{name}.db?mode=rwc", dir.display())
-}
-
-fn args() -> (usize, Option<String>) {
-    let mut projects = 200;
-    let mut postgres = std::env::var("SSOT_TEST_POSTGRES_URL").ok();
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--projects" => {
-                projects = it
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .expect("--projects N")
-            }
-            "--postgres" => postgres = it.next(),
-            _ => {} // cargo passes --bench
-        }
-    }
-    (projects, postgres)
-}
-
 fn main() {
-    let (projects, postgres) = args();
+    let (projects, postgres) = args(200);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -510,31 +338,21 @@ fn main() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut results: BTreeMap<String, BTreeMap<&'static str, f64>> = BTreeMap::new();
-    let mut backends = vec![("sqlite", None)];
-    if let Some(pg) = &postgres {
-        backends.push(("postgres", Some(pg.clone())));
-    } else {
-        eprintln!("PostgreSQL skipped: pass --postgres URL or set SSOT_TEST_POSTGRES_URL");
-    }
-    for (name, pg) in backends {
+    for (name, pg) in backends(&postgres) {
         for layer in ["store", "http"] {
             eprintln!(
                 "running {name}/{layer}: {projects} projects x {} transitions ...",
                 STEPS.len()
             );
-            let (url, schema) = rt.block_on(async {
-                match &pg {
-                    Some(base) => {
-                        let (url, schema) = fresh_postgres(base).await;
-                        (url, Some(schema))
-                    }
-                    None => (fresh_sqlite(dir.path(), &format!("{name}-{layer}")), None),
-                }
-            });
+            let db = rt.block_on(Db::fresh(
+                pg.as_deref(),
+                dir.path(),
+                &format!("{name}-{layer}"),
+            ));
             let mut summary = if layer == "store" {
-                rt.block_on(bench_store(&url, projects)).summary()
+                rt.block_on(bench_store(&db.url, projects)).summary()
             } else {
-                let (mut s, mut loaded, idle, peak) = rt.block_on(bench_http(&url, projects));
+                let (mut s, mut loaded, idle, peak) = rt.block_on(bench_http(&db.url, projects));
                 let mut m = s.summary();
                 let l = loaded.summary();
                 m.insert("load4_transitions_per_s", l["transitions_per_s"]);
@@ -544,57 +362,10 @@ fn main() {
                 m.insert("rss_load_mib", peak as f64 / 1024.0);
                 m
             };
-            if let (Some(base), Some(schema)) = (&pg, schema) {
-                rt.block_on(admin_sql(base, format!("DROP SCHEMA {schema} CASCADE")));
-            }
+            rt.block_on(db.drop_schema());
             summary.insert("projects", projects as f64);
             results.insert(format!("{name}/{layer}"), summary);
         }
     }
-    report(&results);
-}
-
-/// One row per metric, one column per run, each with its ratio to the previous run.
-fn report(results: &BTreeMap<String, BTreeMap<&'static str, f64>>) {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../bench/lifecycle.json");
-    let previous: Option<Value> = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    let runs: Vec<&String> = results.keys().collect();
-    let mut metrics: Vec<&'static str> = results.values().flat_map(|m| m.keys().copied()).collect();
-    metrics.sort();
-    metrics.dedup();
-    print!("\n{:<26}", "metric (now, x previous)");
-    for run in &runs {
-        print!(" {run:>24}");
-    }
-    println!();
-    for metric in metrics {
-        print!("{metric:<26}");
-        for run in &runs {
-            let cell = match results[*run].get(metric) {
-                Some(v) => {
-                    let before = previous
-                        .as_ref()
-                        .and_then(|p| p[run.as_str()][metric].as_f64())
-                        .filter(|b| *b != 0.0);
-                    match before {
-                        Some(b) => format!("{v:.3} ({:.2}x)", v / b),
-                        None => format!("{v:.3}"),
-                    }
-                }
-                None => "-".into(),
-            };
-            print!(" {cell:>24}");
-        }
-        println!();
-    }
-    if let Some(parent) = path.parent() {
-        let _ = std::fs::create_dir_all(parent);
-    }
-    let _ = std::fs::write(&path, serde_json::to_string_pretty(results).unwrap());
-    println!(
-        "\nsaved to {} (the next run compares against it)",
-        path.display()
-    );
+    report("lifecycle", &results);
 }

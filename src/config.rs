@@ -186,7 +186,7 @@ impl Settings {
     }
 
     /// Checks every value and resolves the database URL (see [`resolve_database_url`]).
-    pub fn validate(mut self) -> Result<Self, ConfigError> {
+    pub fn validate(self) -> Result<Self, ConfigError> {
         let invalid = |message: &str| Err(ConfigError::Invalid(message.to_owned()));
         let at_least_one = [
             ("db_max_connections", u64::from(self.db_max_connections)),
@@ -217,6 +217,13 @@ impl Settings {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log)
             .map_err(|e| ConfigError::Invalid(format!("log filter `{}`: {e}", self.log)))?;
+        Backend::from_url(&self.database_url).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        Ok(self)
+    }
+
+    /// Resolves the database URL for a command that opens it (see
+    /// [`resolve_database_url`]); creates the default data folder if needed.
+    pub fn with_database_ready(mut self) -> Result<Self, ConfigError> {
         self.database_url = resolve_database_url(&self.database_url)?;
         Ok(self)
     }

@@ -104,7 +104,12 @@ fn load_settings(cli: &Cli) -> Result<Settings, String> {
     if let Command::Serve { bind: Some(bind) } = &cli.command {
         settings.bind = *bind;
     }
-    settings.validate().map_err(|e| e.to_string())
+    let settings = settings.validate().map_err(|e| e.to_string())?;
+    // The demo brings its own temporary database.
+    if matches!(cli.command, Command::Demo) {
+        return Ok(settings);
+    }
+    settings.with_database_ready().map_err(|e| e.to_string())
 }
 
 /// Who the command line acts as in the audit trail: whoever can run the binary

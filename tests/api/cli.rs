@@ -16,7 +16,7 @@ fn help_lists_the_commands() {
     let out = ssot().arg("--help").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(out.status.success());
-    for command in ["serve", "migrate", "token"] {
+    for command in ["serve", "migrate", "token", "demo"] {
         assert!(text.contains(command), "{text}");
     }
     let token_help = ssot().args(["token", "create", "--help"]).output().unwrap();
@@ -168,5 +168,36 @@ fn serve_answers_health_with_no_configuration() {
     assert!(
         dir.path().join("data/ssot.db").exists(),
         "the default database is created on first start"
+    );
+}
+
+#[test]
+fn the_demo_runs_one_project_through_all_eleven_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ssot().arg("demo").current_dir(dir.path()).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in 1..=11 {
+        assert!(
+            text.contains(&format!("{step:>2}. ")),
+            "step {step} missing:\n{text}"
+        );
+    }
+    for line in [
+        "intake -> matching",
+        "credentialing -> active  by agent",
+        "tracker members: Jan Nowak",
+        "tracker_export_to_board, tracker_delete_project",
+        "is archived",
+    ] {
+        assert!(text.contains(line), "`{line}` missing:\n{text}");
+    }
+    assert!(
+        !dir.path().join("data").exists(),
+        "the demo leaves no database behind"
     );
 }

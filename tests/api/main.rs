@@ -11,4 +11,5 @@ mod concurrency;
 mod delivery;
 mod helpdesk_and_tasks;
 mod lifecycle_http;
+mod orchestration;
 mod store_story;
