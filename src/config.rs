@@ -247,7 +247,14 @@ pub fn resolve_database_url(url: &str) -> Result<String, ConfigError> {
             "database URL `{url}` names no file"
         )));
     }
-    if path == ":memory:" || Path::new(path).exists() {
+    if path == ":memory:" {
+        // Every pooled connection would get its own, empty database.
+        return Err(ConfigError::Invalid(
+            "an in-memory SQLite database cannot be shared by the connection pool; name a file"
+                .into(),
+        ));
+    }
+    if Path::new(path).exists() {
         return Ok(url.to_owned());
     }
     let file = Path::new(path);
@@ -433,6 +440,16 @@ mod tests {
         std::fs::write(&path, b"").unwrap();
         let url = format!("sqlite://{}", path.display());
         assert_eq!(resolve_database_url(&url).unwrap(), url);
+    }
+
+    #[test]
+    fn an_in_memory_database_is_refused() {
+        assert!(
+            resolve_database_url("sqlite://:memory:")
+                .unwrap_err()
+                .to_string()
+                .contains("in-memory")
+        );
     }
 
     #[test]

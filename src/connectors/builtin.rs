@@ -7,6 +7,7 @@ use super::{Board, ConnectorError, Crm, ExportFile, Notifier, Tracker};
 use crate::domain::contact::Contact;
 use crate::domain::document::DocumentType;
 use crate::domain::lifecycle::{ExpertNotice, ProjectState};
+use crate::domain::metrics::ValueSummary;
 use crate::domain::project::Project;
 use crate::store::Store;
 
@@ -167,6 +168,20 @@ impl Board for Builtin {
                 &file.content_type,
                 &file.body,
             )
+            .await?;
+        Ok(())
+    }
+
+    async fn record_value(
+        &self,
+        key: &str,
+        project: &Project,
+        value: &ValueSummary,
+    ) -> Result<(), ConnectorError> {
+        let value =
+            serde_json::to_value(value).map_err(|e| ConnectorError::Permanent(e.to_string()))?;
+        self.store
+            .builtin_board_value(key, project.id, &value)
             .await?;
         Ok(())
     }

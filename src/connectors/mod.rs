@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use crate::domain::contact::Contact;
 use crate::domain::document::DocumentType;
 use crate::domain::lifecycle::{ExpertNotice, ProjectState};
+use crate::domain::metrics::ValueSummary;
 use crate::domain::project::Project;
 use crate::store::{Store, StoreError};
 
@@ -127,6 +128,13 @@ pub trait Board: Send + Sync {
         key: &str,
         project: &Project,
         file: &ExportFile,
+    ) -> Result<(), ConnectorError>;
+    /// Shows the project's value figures (baseline, then realised) on its record.
+    async fn record_value(
+        &self,
+        key: &str,
+        project: &Project,
+        value: &ValueSummary,
     ) -> Result<(), ConnectorError>;
 }
 

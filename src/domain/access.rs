@@ -2,7 +2,8 @@
 //! by them, clients only their own; staff see everything. Anything a caller may
 //! not see is reported as not found, so ids of other people's records leak nothing.
 
-use super::actor::Actor;
+use super::actor::{Actor, Role};
+use super::audit::AuditEvent;
 use super::ids::ContactId;
 use super::lifecycle::ProjectState;
 use super::project::Project;
@@ -25,11 +26,16 @@ fn holds(actor: &Actor, project: &Project) -> bool {
         && project.state != ProjectState::Offered
 }
 
-/// The tracker belongs to staff and the expert doing the work.
+/// The tracker belongs to staff, and to the expert doing the work while the
+/// project is active: access is granted on activation and revoked on block and
+/// completion (steps 8, 10, 11).
 pub fn can_use_tracker(actor: &Actor, project: &Project) -> bool {
-    actor.is_staff()
-        || matches!(actor, Actor::Agent)
-        || (actor.role() == Some(super::actor::Role::Expert) && holds(actor, project))
+    if actor.is_staff() || matches!(actor, Actor::Agent) {
+        return true;
+    }
+    actor.role() == Some(Role::Expert)
+        && holds(actor, project)
+        && project.state == ProjectState::Active
 }
 
 /// The helpdesk is for the people on the project: staff, the client, and the
@@ -47,6 +53,36 @@ pub fn helpdesk_open(state: ProjectState) -> bool {
     state != ProjectState::Archived
 }
 
+/// What a client or expert may see of a project's audit event. Staff see all.
+/// Others see every step without the details meant for staff; an expert does
+/// not see offers made to or declined by other experts, and a client does not
+/// see those experts' reasons.
+pub fn visible_audit(actor: &Actor, mut event: AuditEvent) -> Option<AuditEvent> {
+    if actor.is_staff() || matches!(actor, Actor::Agent) {
+        return Some(event);
+    }
+    let me = actor.contact();
+    let about_offer = matches!(
+        event.action.as_str(),
+        "offer" | "decline" | "withdraw_offer"
+    );
+    let concerned = event
+        .details
+        .get("expert_id")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let mine =
+        me.is_some() && (event.actor_contact == me || concerned == me.map(|m| m.to_string()));
+    if about_offer && !mine {
+        if actor.role() == Some(Role::Expert) {
+            return None;
+        }
+        event.reason = None;
+    }
+    event.details = serde_json::Value::Object(Default::default());
+    Some(event)
+}
+
 /// Staff see every contact; people see their own record.
 pub fn can_see_contact(actor: &Actor, contact: ContactId) -> bool {
     actor.is_staff() || matches!(actor, Actor::Agent) || actor.contact() == Some(contact)
@@ -55,7 +91,9 @@ pub fn can_see_contact(actor: &Actor, contact: ContactId) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::actor::{Person, Role};
+    use crate::domain::actor::Person;
+    use crate::domain::audit::EntityKind;
+    use crate::domain::ids::AuditId;
     use crate::domain::ids::ProjectId;
     use time::OffsetDateTime;
 
@@ -104,6 +142,31 @@ mod tests {
     }
 
     #[test]
+    fn the_expert_uses_the_tracker_only_while_the_project_is_active() {
+        let (client, expert) = (ContactId::new(), ContactId::new());
+        let e = who(Role::Expert, Some(expert));
+        for state in [
+            ProjectState::Accepted,
+            ProjectState::Credentialing,
+            ProjectState::Blocked,
+            ProjectState::Completed,
+        ] {
+            assert!(
+                !can_use_tracker(&e, &project(client, Some(expert), state)),
+                "{state}"
+            );
+        }
+        assert!(can_use_tracker(
+            &e,
+            &project(client, Some(expert), ProjectState::Active)
+        ));
+        assert!(can_use_tracker(
+            &who(Role::Operator, None),
+            &project(client, Some(expert), ProjectState::Blocked)
+        ));
+    }
+
+    #[test]
     fn an_offered_expert_has_no_tracker_or_helpdesk_yet() {
         let (client, expert) = (ContactId::new(), ContactId::new());
         let offered = project(client, Some(expert), ProjectState::Offered);
@@ -114,6 +177,55 @@ mod tests {
         let c = who(Role::Client, Some(client));
         assert!(!can_use_tracker(&c, &active));
         assert!(can_use_helpdesk(&c, &offered));
+    }
+
+    fn event(
+        action: &str,
+        actor_contact: Option<ContactId>,
+        expert: Option<ContactId>,
+    ) -> AuditEvent {
+        AuditEvent {
+            id: AuditId::new(),
+            entity: EntityKind::Project,
+            entity_id: "p".into(),
+            actor_kind: "expert".into(),
+            actor_label: "x".into(),
+            actor_contact,
+            action: action.into(),
+            from_state: Some("offered".into()),
+            to_state: Some("matching".into()),
+            reason: Some("private reason".into()),
+            details: serde_json::json!({ "expert_id": expert }),
+            at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn people_see_their_projects_trail_but_not_other_experts_offers() {
+        let (me, other, client) = (ContactId::new(), ContactId::new(), ContactId::new());
+        let e = who(Role::Expert, Some(me));
+        assert!(visible_audit(&e, event("decline", Some(other), Some(other))).is_none());
+        assert!(visible_audit(&e, event("offer", None, Some(other))).is_none());
+        let mine = visible_audit(&e, event("decline", Some(me), Some(me))).unwrap();
+        assert_eq!(
+            (mine.reason.as_deref(), mine.details),
+            (Some("private reason"), serde_json::json!({}))
+        );
+        let c = who(Role::Client, Some(client));
+        let seen = visible_audit(&c, event("decline", Some(other), Some(other))).unwrap();
+        assert_eq!(
+            seen.reason, None,
+            "a client does not read an expert's reasons"
+        );
+        assert!(
+            visible_audit(&c, event("block", None, Some(other)))
+                .unwrap()
+                .reason
+                .is_some()
+        );
+        let op = who(Role::Operator, None);
+        let full = visible_audit(&op, event("decline", Some(other), Some(other))).unwrap();
+        assert_eq!(full.details["expert_id"], serde_json::json!(other));
     }
 
     #[test]

@@ -370,6 +370,8 @@ pub enum Effect {
         document: DocumentType,
         approved: bool,
     },
+    /// Steps 6 and 11: show the project's current value figures on its record.
+    BoardRecordValue,
     NotifyExpert {
         expert: ContactId,
         notice: ExpertNotice,
@@ -392,6 +394,7 @@ impl Effect {
             Effect::BoardMoveCard { .. } => "board_move_card",
             Effect::BoardDocumentChecklist { .. } => "board_document_checklist",
             Effect::BoardCheckDocument { .. } => "board_check_document",
+            Effect::BoardRecordValue => "board_record_value",
             Effect::NotifyExpert { .. } => "notify_expert",
         }
     }
@@ -411,7 +414,8 @@ impl Effect {
             Effect::BoardCreateRecord
             | Effect::BoardMoveCard { .. }
             | Effect::BoardDocumentChecklist { .. }
-            | Effect::BoardCheckDocument { .. } => Lane::Board,
+            | Effect::BoardCheckDocument { .. }
+            | Effect::BoardRecordValue => Lane::Board,
             Effect::NotifyExpert { .. } => Lane::Notify,
         }
     }

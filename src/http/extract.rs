@@ -68,10 +68,12 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
     let value = value
         .to_str()
         .map_err(|_| ApiError::unauthorized("the Authorization header is not text"))?;
-    value
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        _ => Err(ApiError::unauthorized(
+            "the Authorization header must be `Bearer <token>`",
+        )),
+    }
 }
 
 impl<S> FromRequestParts<S> for Caller
@@ -89,6 +91,13 @@ where
             .authenticate(secret)
             .await?
             .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        // Every view of an expert or client is narrowed by their contact; a
+        // token without one must not fall through to seeing everything.
+        if token.role.needs_contact() && token.contact_id.is_none() {
+            return Err(ApiError::unauthorized(
+                "this token names no contact; create a new one",
+            ));
+        }
         let actor = token.actor();
         tracing::Span::current().record("caller", tracing::field::display(&token.label));
         Ok(Caller { token, actor })

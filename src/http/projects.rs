@@ -224,10 +224,14 @@ async fn project_audit(
     Path(id): Path<ProjectId>,
 ) -> Result<Json<Vec<AuditEvent>>, ApiError> {
     visible_project(&state, &caller, id).await?;
+    let trail = state
+        .store
+        .audit_trail(EntityKind::Project, &id.to_string())
+        .await?;
     Ok(Json(
-        state
-            .store
-            .audit_trail(EntityKind::Project, &id.to_string())
-            .await?,
+        trail
+            .into_iter()
+            .filter_map(|e| access::visible_audit(&caller.actor, e))
+            .collect(),
     ))
 }

@@ -12,8 +12,6 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Path, Query};
-use super::projects::visible_project;
-use crate::domain::access;
 use crate::domain::expert::VettingState;
 use crate::domain::ids::{ContactId, DocumentId, ProjectId};
 use crate::domain::matching::{self, Match};
@@ -61,12 +59,7 @@ async fn tracker(
     caller: Caller,
     Path(id): Path<ProjectId>,
 ) -> Result<Json<TrackerResponse>, ApiError> {
-    let project = visible_project(&state, &caller, id).await?;
-    if !access::can_use_tracker(&caller.actor, &project) {
-        return Err(ApiError::forbidden(
-            "the tracker is for staff and the expert working on the project",
-        ));
-    }
+    super::tasks::tracker_project(&state, &caller, id).await?;
     Ok(Json(TrackerResponse {
         project: state.store.tracker_view(id).await?,
         tasks: state.store.tasks(id).await?,

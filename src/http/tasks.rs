@@ -21,18 +21,23 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(update_task))
 }
 
-/// The project, if the caller may use its tracker.
-async fn tracker_project(
+/// The project, if the caller may use its tracker: staff, or the expert while
+/// the project is active and their membership (their access) is in place.
+pub(super) async fn tracker_project(
     state: &AppState,
     caller: &Caller,
     id: ProjectId,
 ) -> Result<Project, ApiError> {
     let project = visible_project(state, caller, id).await?;
-    if access::can_use_tracker(&caller.actor, &project) {
+    let member = match caller.token.contact_id {
+        Some(me) if !caller.actor.is_staff() => state.store.is_tracker_member(id, me).await?,
+        _ => true,
+    };
+    if access::can_use_tracker(&caller.actor, &project) && member {
         Ok(project)
     } else {
         Err(ApiError::forbidden(
-            "the tracker is for staff and the expert working on the project",
+            "the tracker is for staff, and for the expert while the project is active",
         ))
     }
 }

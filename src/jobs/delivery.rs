@@ -249,6 +249,11 @@ impl Delivery {
                     .check_document(key, &project, &document, approved)
                     .await?;
             }
+            Effect::BoardRecordValue => {
+                if let Some(value) = project.value() {
+                    c.board.record_value(key, &project, &value).await?;
+                }
+            }
             Effect::NotifyExpert { expert, notice } => {
                 let expert = self.store.contact(expert).await?;
                 c.notifier

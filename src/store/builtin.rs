@@ -39,6 +39,9 @@ pub struct TrackerMember {
 pub struct BoardView {
     /// The list the card is in, named after the lifecycle state.
     pub list: String,
+    /// The value figures last shown on the card.
+    #[schema(value_type = Option<Object>)]
+    pub value: Option<serde_json::Value>,
     pub checklist: Vec<ChecklistItem>,
     pub attachments: Vec<Attachment>,
 }
@@ -121,6 +124,12 @@ impl Store {
             |p| serde_json::json!({ "project_id": p.id, "title": p.title, "answers": p.intake }),
         );
         self.once(key, "crm", Box::new(move |conn| Box::pin(async move {
+                        // Lock the row before reading it: upserts for two projects of one
+            // client run in different lanes and must not overwrite each other.
+            sqlx::query("UPDATE contacts SET updated_at = updated_at WHERE id = $1")
+                .bind(contact.to_string())
+                .execute(&mut *conn)
+                .await?;
             let mut c = contacts::fetch(conn, contact).await?;
             if let Some(entry) = intake {
                 let history = c.properties.entry("intake_history").or_insert_with(|| serde_json::json!([]));
@@ -442,6 +451,37 @@ impl Store {
         }))).await
     }
 
+    /// Shows the value figures on the project's board card.
+    pub async fn builtin_board_value(
+        &self,
+        key: &str,
+        project: ProjectId,
+        value: &serde_json::Value,
+    ) -> Result<String, StoreError> {
+        let value = value.to_string();
+        self.once(
+            key,
+            "board",
+            Box::new(move |conn| {
+                Box::pin(async move {
+                    let updated = sqlx::query(
+                        "UPDATE board_cards SET value = $1, updated_at = $2 WHERE project_id = $3",
+                    )
+                    .bind(value)
+                    .bind(ts(now()))
+                    .bind(project.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                    if updated.rows_affected() == 0 {
+                        return Err(StoreError::not_found("board card of project", project));
+                    }
+                    Ok("recorded".to_owned())
+                })
+            }),
+        )
+        .await
+    }
+
     /// The tracker project of `project` with its members, if one was made.
     pub async fn tracker_view(
         &self,
@@ -477,16 +517,36 @@ impl Store {
         }))
     }
 
+    /// Whether the expert is a member of the project's built-in tracker: the
+    /// access granted on activation and revoked on block and completion.
+    pub async fn is_tracker_member(
+        &self,
+        project: ProjectId,
+        expert: ContactId,
+    ) -> Result<bool, StoreError> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM tracker_members WHERE project_id = $1 AND expert_id = $2",
+        )
+        .bind(project.to_string())
+        .bind(expert.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
     /// The board record of `project`, if its card was made.
     pub async fn board_view(&self, project: ProjectId) -> Result<Option<BoardView>, StoreError> {
-        let card: Option<(String,)> =
-            sqlx::query_as("SELECT list FROM board_cards WHERE project_id = $1")
+        let card: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT list, value FROM board_cards WHERE project_id = $1")
                 .bind(project.to_string())
                 .fetch_optional(&self.pool)
                 .await?;
-        let Some((list,)) = card else {
+        let Some((list, value)) = card else {
             return Ok(None);
         };
+        let value = value
+            .map(|v| super::codec::from_json("board_cards.value", &v))
+            .transpose()?;
         let items: Vec<(String, i64)> = sqlx::query_as(
             "SELECT doc_type, checked FROM board_checklist WHERE project_id = $1 ORDER BY doc_type",
         )
@@ -516,6 +576,7 @@ impl Store {
             .collect::<Result<_, _>>()?;
         Ok(Some(BoardView {
             list,
+            value,
             checklist,
             attachments,
         }))

@@ -45,6 +45,10 @@ impl From<sqlx::Error> for StoreError {
         use sqlx::error::ErrorKind;
         // Classified by kind, not constraint name: SQLite has no constraint names.
         if let sqlx::Error::Database(db) = &e {
+            // PostgreSQL's deadlock and serialisation failures: a race lost, not a fault.
+            if matches!(db.code().as_deref(), Some("40P01" | "40001")) {
+                return StoreError::Conflict("a concurrent change got in the way; retry".into());
+            }
             match db.kind() {
                 ErrorKind::UniqueViolation => {
                     return StoreError::Duplicate(db.message().to_owned());

@@ -79,17 +79,19 @@ impl TryFrom<ExpertRow> for Expert {
     }
 }
 
-/// Reads one expert inside a write transaction. On PostgreSQL the profile row
-/// is locked first, in its own statement, so two offers cannot both take the
-/// expert's last free slot: the load is then counted by a later statement whose
-/// snapshot includes whatever the lock waited for. (SQLite's write lock already
-/// serialises writers.)
+/// Reads one expert inside a write transaction. With `lock`, on PostgreSQL the
+/// profile row is locked first, in its own statement, so two offers cannot both
+/// take the expert's last free slot: the load is then counted by a later
+/// statement whose snapshot includes whatever the lock waited for. (SQLite's
+/// write lock already serialises writers.) Only offers and vetting changes
+/// lock, always expert before projects, so the two cannot deadlock.
 pub(crate) async fn fetch(
     conn: &mut AnyConnection,
     backend: Backend,
     id: ContactId,
+    lock: bool,
 ) -> Result<Option<Expert>, StoreError> {
-    if backend == Backend::Postgres {
+    if lock && backend == Backend::Postgres {
         sqlx::query("SELECT contact_id FROM expert_profiles WHERE contact_id = $1 FOR UPDATE")
             .bind(id.to_string())
             .execute(&mut *conn)
@@ -212,7 +214,7 @@ impl Store {
         actor: &Actor,
     ) -> Result<Expert, StoreError> {
         let mut tx = self.begin_write().await?;
-        let mut expert = fetch(&mut tx, self.backend, id)
+        let mut expert = fetch(&mut tx, self.backend, id, true)
             .await?
             .ok_or_else(|| StoreError::not_found("expert", id))?;
         expert.profile = expert.profile.replace(input)?;
@@ -238,7 +240,7 @@ impl Store {
         actor: &Actor,
     ) -> Result<VettingOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
-        let mut expert = fetch(&mut tx, self.backend, id)
+        let mut expert = fetch(&mut tx, self.backend, id, true)
             .await?
             .ok_or_else(|| StoreError::not_found("expert", id))?;
         let change = decide_vetting(expert.profile.vetting, action, actor, reason)?;

@@ -215,8 +215,28 @@ impl Store {
             .bind(ts(now))
             .fetch_optional(&mut *tx)
             .await?;
-        tx.commit().await?;
-        row.map(OutboxEntry::try_from).transpose()
+        let Some(row) = row else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let seq = row.seq;
+        match OutboxEntry::try_from(row) {
+            Ok(entry) => {
+                tx.commit().await?;
+                Ok(Some(entry))
+            }
+            // An entry that cannot be read would be claimed again after every
+            // lease; park it as failed, with the reason, for a person to see.
+            Err(error) => {
+                sqlx::query("UPDATE outbox SET status = 'failed', last_error = $1, lease_owner = NULL, lease_until = NULL WHERE seq = $2")
+                    .bind(format!("unreadable entry: {error}"))
+                    .bind(seq)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Err(error)
+            }
+        }
     }
 
     /// Records how a claimed delivery ended. Returns false when `owner` no

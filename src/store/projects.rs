@@ -140,7 +140,7 @@ async fn facts(
     offered: Option<ContactId>,
 ) -> Result<Facts, StoreError> {
     let expert = match offered.or(project.expert_id) {
-        Some(id) => expert_facts(conn, backend, project.id, id).await?,
+        Some(id) => expert_facts(conn, backend, project.id, id, offered.is_some()).await?,
         None => None,
     };
     let documents = required_documents(conn, project.id).await?;
@@ -179,8 +179,9 @@ async fn expert_facts(
     backend: Backend,
     project: ProjectId,
     id: ContactId,
+    lock: bool,
 ) -> Result<Option<ExpertFacts>, StoreError> {
-    let Some(expert) = experts::fetch(conn, backend, id).await? else {
+    let Some(expert) = experts::fetch(conn, backend, id, lock).await? else {
         return Ok(None);
     };
     let (declined,): (i64,) = sqlx::query_as(
@@ -300,7 +301,8 @@ async fn apply(
         from: Some(t.from.as_str()),
         to: Some(t.to.as_str()),
         reason: t.reason.as_ref().map(Reason::as_str),
-        details: serde_json::json!({ "expert_id": expert, "effects": effect_kinds }),
+        // The expert concerned: the one now holding the project, or the one it left.
+        details: serde_json::json!({ "expert_id": expert.or(project.expert_id), "effects": effect_kinds }),
     };
     audit::append(conn, entry, at).await?;
     project.version += 1;
@@ -435,15 +437,16 @@ impl Store {
         })
     }
 
-    /// Step 6: records the value baseline; allowed until credentialing starts.
+    /// Step 6: records the value baseline, once the expert has accepted and
+    /// until credentialing starts.
     pub async fn record_baseline(
         &self,
         id: ProjectId,
         baseline: Baseline,
         actor: &Actor,
     ) -> Result<Project, StoreError> {
-        use ProjectState as S;
-        let allowed = [S::Intake, S::Matching, S::Offered, S::Accepted];
+        // Step 6 follows acceptance (step 5) and gates credentialing (step 7).
+        let allowed = [ProjectState::Accepted];
         self.update_metrics(id, actor, "record_baseline", &allowed, |p| {
             p.baseline = Some(baseline)
         })
@@ -497,7 +500,17 @@ impl Store {
         let entry =
             AuditEntry::change(EntityKind::Project, id, actor, action).with_details(details);
         audit::append(&mut tx, entry, project.updated_at).await?;
+        // The board record shows the figures (the card exists from acceptance on).
+        outbox::enqueue(
+            &mut tx,
+            id,
+            project.version,
+            &[Effect::BoardRecordValue],
+            project.updated_at,
+        )
+        .await?;
         tx.commit().await?;
+        self.wake_outbox();
         Ok(project)
     }
 }
@@ -703,47 +716,54 @@ impl Store {
     }
 
     /// Withdraws, as the agent, every offer older than `ttl` (step 4: an offer
-    /// can expire). Returns the projects sent back to matching.
+    /// can expire). Returns the projects sent back to matching; a project that
+    /// cannot be moved is logged and left for the next sweep.
     pub async fn expire_offers(
         &self,
         ttl: std::time::Duration,
     ) -> Result<Vec<(ProjectId, Transition)>, StoreError> {
-        let cutoff = now() - ttl;
         let due: Vec<(String,)> = sqlx::query_as(
             "SELECT id FROM projects WHERE state = 'offered' AND offered_at < $1 ORDER BY id",
         )
-        .bind(ts(cutoff))
+        .bind(ts(now() - ttl))
         .fetch_all(&self.pool)
         .await?;
-        let hours = ttl.as_secs() / 3600;
+        let reason = Reason::parse(&format!(
+            "the offer expired after {} without an answer",
+            duration_text(ttl)
+        ))
+        .map_err(|e| StoreError::Corrupt(e.message))?;
         let mut out = Vec::new();
         for (id,) in due {
             let id: ProjectId = parse_col("projects.id", &id)?;
-            let reason = Reason::parse(&format!(
-                "the offer expired after {hours} h without an answer"
-            ))
-            .map_err(|e| StoreError::Corrupt(e.message))?;
-            let mut tx = self.begin_write().await?;
-            let mut project = fetch_for_update(&mut tx, self.backend, id).await?;
-            // Re-checked under the lock: the expert may have answered meanwhile.
-            if project.state != ProjectState::Offered {
-                continue;
+            match self.expire_offer(id, &reason).await {
+                Ok(done) => out.extend(done.into_iter().map(|t| (id, t))),
+                Err(error) => {
+                    tracing::warn!(project = %id, %error, "could not withdraw an expired offer")
+                }
             }
-            let done = run_command(
-                &mut tx,
-                self.backend,
-                &mut project,
-                Command::WithdrawOffer {
-                    reason: Some(reason),
-                },
-                &Actor::Agent,
-            )
-            .await?;
-            tx.commit().await?;
-            self.wake_outbox();
-            out.extend(done.into_iter().map(|t| (id, t)));
         }
         Ok(out)
+    }
+
+    async fn expire_offer(
+        &self,
+        id: ProjectId,
+        reason: &Reason,
+    ) -> Result<Vec<Transition>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut project = fetch_for_update(&mut tx, self.backend, id).await?;
+        // Re-checked under the lock: the expert may have answered meanwhile.
+        if project.state != ProjectState::Offered {
+            return Ok(Vec::new());
+        }
+        let command = Command::WithdrawOffer {
+            reason: Some(reason.clone()),
+        };
+        let done = run_command(&mut tx, self.backend, &mut project, command, &Actor::Agent).await?;
+        tx.commit().await?;
+        self.wake_outbox();
+        Ok(done)
     }
 
     /// Records the id a connector gave the project (tracker key, card id, deal id).
@@ -796,4 +816,13 @@ async fn bump_version(
     project.version += 1;
     project.updated_at = at;
     Ok(())
+}
+
+/// "72 h", "30 min", "45 s": a duration as people write it.
+fn duration_text(d: std::time::Duration) -> String {
+    match d.as_secs() {
+        s if s >= 3600 && s % 3600 == 0 => format!("{} h", s / 3600),
+        s if s >= 60 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
 }

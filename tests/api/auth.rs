@@ -58,8 +58,21 @@ on_both_backends! {
         assert_eq!(app.get(&ewa_token, &format!("/projects/{pid}")).await.status.as_u16(), 404);
         // Only the offered expert may answer; Ewa cannot even see the offer.
         assert_eq!(app.act(&ewa_token, &pid, "accept", json!({})).await.status.as_u16(), 404);
-        app.act(&jan_token, &pid, "decline", json!({ "reason": "no time" })).await.expect(200);
+                app.act(&jan_token, &pid, "decline", json!({ "reason": "no time" })).await.expect(200);
         assert_eq!(app.get(&jan_token, &format!("/projects/{pid}")).await.status.as_u16(), 404, "a declined offer disappears");
+
+        // The next expert does not read Jan's offer or decline; the client sees the step, not Jan's reason.
+        app.act(&app.operator, &pid, "offer", json!({ "expert_id": ewa["id"] })).await.expect(200);
+        let ewas = app.get(&ewa_token, &format!("/projects/{pid}/audit")).await.expect(200);
+        let seen: Vec<&str> = ewas.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(seen, ["create", "start_matching", "offer"]);
+        assert!(ewas.as_array().unwrap().iter().all(|e| e["details"] == json!({})), "details are for staff");
+        let annas_view = app.get(&anna_token, &format!("/projects/{pid}/audit")).await.expect(200);
+        let decline = annas_view.as_array().unwrap().iter().find(|e| e["action"] == "decline").unwrap();
+        assert!(decline["reason"].is_null());
+        let staff_view = app.get(&app.operator, &format!("/projects/{pid}/audit")).await.expect(200);
+        let decline = staff_view.as_array().unwrap().iter().find(|e| e["action"] == "decline").unwrap();
+        assert_eq!(decline["reason"], "no time");
 
         // Contacts: people read their own record only.
         app.get(&anna_token, &format!("/contacts/{}", anna["id"].as_str().unwrap())).await.expect(200);

@@ -84,6 +84,9 @@ on_both_backends! {
         assert_eq!((r.status.as_u16(), r.code()), (409, "duplicate"));
         let r = app.put(&app.operator, &format!("/projects/{pid}/baseline"), json!({ "hours_before": 5.0, "hours_after": 10.0, "hourly_value": 1.0, "horizon_months": 0, "price": 0.0 })).await;
         assert_eq!(r.status.as_u16(), 422);
+                let good_baseline = json!({ "hours_before": 40.0, "hours_after": 10.0, "hourly_value": 100.0, "horizon_months": 12, "price": 1000.0 });
+        let r = app.put(&app.operator, &format!("/projects/{pid}/baseline"), good_baseline).await;
+        assert_eq!((r.status.as_u16(), r.code()), (409, "conflict"), "the baseline follows acceptance");
         let r = app.put(&app.operator, &format!("/projects/{pid}/outcome"), json!({ "hours_saved": 1.0, "cost": 1.0 })).await;
         assert_eq!((r.status.as_u16(), r.code()), (409, "conflict"), "the outcome waits for an active project");
         let r = app.act(&app.operator, &pid, "offer", json!({})).await;

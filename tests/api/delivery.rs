@@ -118,7 +118,7 @@ on_both_backends! {
         assert_eq!((failed["status"].as_str(), failed["attempts"].as_i64()), (Some("failed"), Some(1)));
         assert_eq!(failed["last_error"], "HTTP 400: project key taken");
 
-        let wait = Duration::from_millis(1500);
+        let wait = Duration::from_millis(2500);
         tracker.set(Fault::Times(1, ConnectorError::RateLimited { retry_after: Some(wait), message: "HTTP 429".into() }));
         let second = id(&app.project(&anna, &[]).await);
         let before = time::OffsetDateTime::now_utc();
@@ -162,6 +162,41 @@ on_both_backends! {
         assert_eq!((done["status"].as_str(), done["attempts"].as_i64()), (Some("delivered"), Some(2)));
         assert_eq!(done["delivered_by"], "test-worker");
         assert_eq!(tracker.applied("tracker_create_project"), 1, "the work was done once");
+    }
+}
+
+on_both_backends! {
+    async fn work_done_by_a_worker_that_died_before_settling_is_not_done_again(db) {
+        let (app, tracker) = app_with_faulty_tracker(db, |s| {
+            s.outbox_lease_secs = 2;
+            s.connector_timeout_secs = 1;
+        })
+        .await;
+        tracker.set(Fault::HangAfterWorkOnce);
+        let anna = app.client_contact("Anna").await;
+        let pid = id(&app.project(&anna, &[]).await);
+        let doomed = app.app.delivery("worker-a");
+        let running = tokio::spawn(async move { doomed.drain().await });
+        // The tracker project exists, but worker A dies before it can settle the entry.
+        let mut created = None;
+        for _ in 0..200 {
+            created = app.store.tracker_view(pid.parse().unwrap()).await.unwrap();
+            if created.is_some() { break; }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        running.abort();
+        let first_key = created.expect("worker A created the tracker project").tracker_key;
+        assert_eq!(entry(&app, &pid, "tracker_create_project").await["status"], "delivering");
+
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        app.drain().await;
+        let done = entry(&app, &pid, "tracker_create_project").await;
+        assert_eq!((done["status"].as_str(), done["attempts"].as_i64()), (Some("delivered"), Some(2)));
+        // The second delivery found the receipt of the first and did not create another project.
+        let view = app.store.tracker_view(pid.parse().unwrap()).await.unwrap().unwrap();
+        assert_eq!(view.tracker_key, first_key);
+        let project = app.get(&app.operator, &format!("/projects/{pid}")).await.expect(200);
+        assert_eq!(project["tracker_ref"].as_str(), Some(first_key.as_str()));
     }
 }
 
@@ -246,8 +281,21 @@ on_both_backends! {
         let entries = store.list_outbox(None, None, 10_000).await.unwrap();
         assert_eq!(entries.len(), 12 * 6, "3 at intake, 1 for matching, 2 for cancelling, per project");
         assert!(entries.iter().all(|e| e.attempts == 1), "every entry was claimed exactly once");
-        let owners: std::collections::HashSet<String> = entries.iter().filter_map(|e| e.delivered_by.clone()).collect();
-        assert!(!owners.is_empty());
+        // Workers are named `ssot-<pid>-<tag>-w<n>`: both processes took part.
+        let processes: std::collections::HashSet<String> = entries
+            .iter()
+            .filter_map(|e| e.delivered_by.as_deref())
+            .map(|w| w.rsplit_once("-w").map_or(w, |(p, _)| p).to_owned())
+            .collect();
+        assert_eq!(processes.len(), 2, "{processes:?}");
+        // And on the connectors' side each effect happened once: 12 tracker projects, all deleted; 12 cancelled deals.
+        let projects = store.list_projects(&ssot::store::ProjectFilter { limit: 100, ..Default::default() }).await.unwrap();
+        assert_eq!(projects.len(), 12);
+        for p in &projects {
+            let tracker = store.tracker_view(p.id).await.unwrap().expect("one tracker project each");
+            assert!(tracker.deleted_at.is_some());
+            assert_eq!(store.deal(p.id).await.unwrap().unwrap().stage, "cancelled");
+        }
         store.close().await;
     }
 }

@@ -22,6 +22,9 @@ pub enum Fault {
     Always(ConnectorError),
     /// The next call never answers (a worker stuck or killed mid-call).
     HangOnce,
+    /// The next call does its work, then never answers: the worker dies after
+    /// the effect happened but before it could say so.
+    HangAfterWorkOnce,
 }
 
 pub struct FaultyTracker {
@@ -34,6 +37,21 @@ pub struct FaultyTracker {
 }
 
 impl FaultyTracker {
+    /// Called after the work: hangs if the fault says so.
+    async fn after(&self) {
+        let hang = {
+            let mut fault = self.fault.lock().unwrap();
+            let hang = matches!(*fault, Fault::HangAfterWorkOnce);
+            if hang {
+                *fault = Fault::None;
+            }
+            hang
+        };
+        if hang {
+            std::future::pending::<()>().await;
+        }
+    }
+
     pub fn new(store: &Store) -> Self {
         Self {
             inner: Builtin::new(store.clone()),
@@ -76,6 +94,7 @@ impl FaultyTracker {
                     *fault = Fault::None;
                     None
                 }
+                Fault::HangAfterWorkOnce => Some(Ok(())),
             }
         };
         match outcome {
@@ -100,12 +119,16 @@ impl Tracker for FaultyTracker {
 
     async fn create_project(&self, key: &str, project: &Project) -> Result<String, ConnectorError> {
         self.gate(key).await?;
-        self.inner.create_project(key, project).await
+        let result = self.inner.create_project(key, project).await;
+        self.after().await;
+        result
     }
 
     async fn create_task(&self, key: &str, project: &Project) -> Result<String, ConnectorError> {
         self.gate(key).await?;
-        self.inner.create_task(key, project).await
+        let result = self.inner.create_task(key, project).await;
+        self.after().await;
+        result
     }
 
     async fn set_access(
@@ -116,16 +139,22 @@ impl Tracker for FaultyTracker {
         grant: bool,
     ) -> Result<(), ConnectorError> {
         self.gate(key).await?;
-        self.inner.set_access(key, project, expert, grant).await
+        let result = self.inner.set_access(key, project, expert, grant).await;
+        self.after().await;
+        result
     }
 
     async fn export(&self, project: &Project) -> Result<ExportFile, ConnectorError> {
         self.gate(&format!("export:{}", project.id)).await?;
-        self.inner.export(project).await
+        let result = self.inner.export(project).await;
+        self.after().await;
+        result
     }
 
     async fn delete_project(&self, key: &str, project: &Project) -> Result<(), ConnectorError> {
         self.gate(key).await?;
-        self.inner.delete_project(key, project).await
+        let result = self.inner.delete_project(key, project).await;
+        self.after().await;
+        result
     }
 }

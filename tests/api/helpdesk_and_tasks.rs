@@ -42,7 +42,7 @@ on_both_backends! {
 }
 
 on_both_backends! {
-    async fn the_tracker_is_for_staff_and_the_expert_holding_the_project(db) {
+        async fn the_tracker_is_for_staff_and_the_expert_while_the_project_is_active(db) {
         let app = spawn_app(db).await;
         let anna = app.client_contact("Anna").await;
         let jan = app.vetted_expert("Jan", 2).await;
@@ -54,12 +54,23 @@ on_both_backends! {
         app.act(&app.operator, &pid, "start_matching", json!({})).await.expect(200);
         app.act(&app.operator, &pid, "offer", json!({ "expert_id": jan["id"] })).await.expect(200);
         assert_eq!(app.get(&jan_t, &format!("/projects/{pid}/tasks")).await.status.as_u16(), 403, "not before accepting");
-        app.act(&jan_t, &pid, "accept", json!({})).await.expect(200);
+                app.act(&jan_t, &pid, "accept", json!({})).await.expect(200);
         let tid = id(&task);
+        let early = app.patch(&jan_t, &format!("/projects/{pid}/tasks/{tid}"), json!({ "status": "in_progress" })).await;
+        assert_eq!(early.status.as_u16(), 403, "no access before credentialing is complete");
+        app.baseline(&pid).await;
+        app.act(&app.operator, &pid, "start_credentialing", json!({})).await.expect(200);
+        assert_eq!(app.get(&jan_t, &format!("/projects/{pid}/tasks")).await.status.as_u16(), 403, "not before the grant is delivered");
+        app.drain().await;
         let done = app.patch(&jan_t, &format!("/projects/{pid}/tasks/{tid}"), json!({ "status": "in_progress" })).await.expect(200);
         assert_eq!(done["status"], "in_progress");
-        let bad = app.patch(&jan_t, &format!("/projects/{pid}/tasks/{tid}"), json!({ "status": "finished" })).await;
+                let bad = app.patch(&jan_t, &format!("/projects/{pid}/tasks/{tid}"), json!({ "status": "finished" })).await;
         assert_eq!(bad.status.as_u16(), 400);
+        app.act(&app.operator, &pid, "block", json!({ "reason": "paused" })).await.expect(200);
+        app.drain().await;
+        let blocked = app.patch(&jan_t, &format!("/projects/{pid}/tasks/{tid}"), json!({ "status": "done" })).await;
+        assert_eq!(blocked.status.as_u16(), 403, "a block revokes access");
+        assert_eq!(app.get(&jan_t, &format!("/projects/{pid}/tracker")).await.status.as_u16(), 403);
         let other = id(&app.project(&anna, &[]).await);
         let wrong_project = app.patch(&app.operator, &format!("/projects/{other}/tasks/{tid}"), json!({ "status": "done" })).await;
         assert_eq!(wrong_project.status.as_u16(), 404, "a task is reached only through its own project");

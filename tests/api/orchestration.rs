@@ -146,7 +146,12 @@ on_both_backends! {
         };
         let full = add("Full", json!(["automation"]), json!(["retail"]), 3.0).await;
         let star = add("Star", json!(["automation"]), json!(["retail"]), 4.9).await;
-        let other = add("Other", json!(["design"]), json!(["retail"]), 5.0).await;
+                let other = add("Other", json!(["design"]), json!(["retail"]), 5.0).await;
+        // A perfect fit with no free capacity is not ranked.
+        let busy = add("Busy", json!(["automation"]), json!(["retail"]), 5.0).await;
+        let elsewhere = id(&app.project(&anna, &[]).await);
+        app.act(&app.operator, &elsewhere, "start_matching", json!({})).await.expect(200);
+        app.act(&app.operator, &elsewhere, "offer", json!({ "expert_id": busy })).await.expect(200);
         app.post(&app.operator, "/experts", json!({ "full_name": "New", "email": "new@x.example", "skills": ["automation"] })).await.expect(201);
         let pid = id(&app.project(&anna, &[]).await);
         let ranked = app.get(&app.operator, &format!("/projects/{pid}/matches")).await.expect(200);
@@ -175,10 +180,10 @@ on_both_backends! {
         let pid = id(&app.project(&anna, &[]).await);
         app.act(&app.operator, &pid, "start_matching", json!({})).await.expect(200);
         app.act(&app.operator, &pid, "offer", json!({ "expert_id": jan["id"] })).await.expect(200);
-        assert!(app.store.expire_offers(Duration::from_secs(3600)).await.unwrap().is_empty(), "a fresh offer stands");
+                let sweep = |ttl| ssot::jobs::scheduler::SchedulerConfig { offer_ttl: ttl, interval: Duration::from_secs(60) };
+        assert_eq!(ssot::jobs::scheduler::sweep(&app.store, &sweep(Duration::from_secs(3600))).await, 0, "a fresh offer stands");
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let expired = app.store.expire_offers(Duration::from_millis(10)).await.unwrap();
-        assert_eq!(expired.len(), 1);
+        assert_eq!(ssot::jobs::scheduler::sweep(&app.store, &sweep(Duration::from_millis(10))).await, 1);
         let project = app.get(&app.operator, &format!("/projects/{pid}")).await.expect(200);
         assert_eq!((project["state"].as_str(), project["expert_id"].is_null()), (Some("matching"), true));
         let trail = app.get(&app.operator, &format!("/projects/{pid}/audit")).await.expect(200);
@@ -198,15 +203,19 @@ on_both_backends! {
     async fn archiving_attaches_the_export_before_deleting_the_tracker_project(db) {
         let app = spawn_app(db).await;
         let (pid, _jan, jan_t) = accepted_project(&app, &[]).await;
-        app.act(&app.operator, &pid, "start_credentialing", json!({})).await.expect(200);
+                app.act(&app.operator, &pid, "start_credentialing", json!({})).await.expect(200);
+        app.drain().await;
         app.post(&jan_t, &format!("/projects/{pid}/tasks"), json!({ "title": "Map invoice fields" })).await.expect(201);
+        let board = app.get(&app.operator, &format!("/projects/{pid}/board")).await.expect(200);
+        assert_eq!(board["value"]["expected_value"], json!(30.0 * 120.0 * 12.0), "the baseline is on the board record");
         app.outcome(&pid).await;
         app.act(&app.operator, &pid, "complete", json!({})).await.expect(200);
         app.act(&app.operator, &pid, "archive", json!({})).await.expect(200);
         app.drain().await;
 
-        let board = app.get(&app.operator, &format!("/projects/{pid}/board")).await.expect(200);
+                let board = app.get(&app.operator, &format!("/projects/{pid}/board")).await.expect(200);
         assert_eq!(board["list"], "archived");
+        assert_eq!(board["value"]["realised_value"], json!(28.0 * 120.0 * 12.0), "and then the realised figures");
         let file = &board["attachments"][0];
         assert!(file["filename"].as_str().unwrap().starts_with("tracker-export-"));
         let res = app.http.get(format!("{}/projects/{pid}/board/attachments/{}", app.base, file["id"].as_str().unwrap()))
@@ -242,7 +251,7 @@ on_both_backends! {
         let pid = id(&app.project(&anna, &[]).await);
         // Woken by the commit, not the 5 s poll.
         let mut delivered = 0;
-        for _ in 0..100 {
+                for _ in 0..500 {
             let pending = app.get(&app.operator, &format!("/outbox?project_id={pid}&status=delivered")).await.expect(200);
             delivered = pending.as_array().unwrap().len();
             if delivered == 3 { break; }
