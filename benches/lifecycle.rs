@@ -2,7 +2,9 @@
 //! repository layer and through the HTTP API (the real `ssot serve` binary), on
 //! SQLite and, when a URL is given, PostgreSQL. Reports transitions per second,
 //! p50/p95 latency of a transition and of `GET /projects/{id}`, and the
-//! server's resident memory idle and under load, beside the previous run.
+//! server's resident memory idle and under load, beside the previous run. The
+//! HTTP runs go once with the default delivery workers beside the API and once
+//! API-only.
 //!
 //!     cargo bench --bench lifecycle -- [--projects N] [--postgres URL]
 //!
@@ -98,7 +100,8 @@ struct Server {
 }
 
 impl Server {
-    fn start(url: &str, dir: &std::path::Path) -> Server {
+    /// `workers` delivery workers run beside the API (0: an API-only instance).
+    fn start(url: &str, dir: &std::path::Path, workers: usize) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -113,6 +116,7 @@ impl Server {
                 url,
             ])
             .env("SSOT_LOG", "warn")
+            .env("SSOT_OUTBOX_WORKERS", workers.to_string())
             .current_dir(dir)
             .stdout(Stdio::null())
             .spawn()
@@ -159,7 +163,7 @@ async fn call(
     body
 }
 
-async fn bench_http(url: &str, projects: usize) -> (Samples, Samples, u64, u64) {
+async fn bench_http(url: &str, projects: usize, workers: usize) -> (Samples, Samples, u64, u64) {
     let dir = tempfile::tempdir().unwrap();
     // Seed through the store, then let the real server serve it.
     let store = Store::open(url, &PoolConfig::default()).await.unwrap();
@@ -176,7 +180,7 @@ async fn bench_http(url: &str, projects: usize) -> (Samples, Samples, u64, u64) 
         .secret;
     store.close().await;
 
-    let server = Server::start(url, dir.path());
+    let server = Server::start(url, dir.path(), workers);
     let http = reqwest::Client::new();
     for _ in 0..200 {
         if http
@@ -339,7 +343,9 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut results: BTreeMap<String, BTreeMap<&'static str, f64>> = BTreeMap::new();
     for (name, pg) in backends(&postgres) {
-        for layer in ["store", "http"] {
+        // "http": the server with its two default delivery workers competing for
+        // the database; "http-api": an API-only instance (outbox_workers = 0).
+        for layer in ["store", "http", "http-api"] {
             eprintln!(
                 "running {name}/{layer}: {projects} projects x {} transitions ...",
                 STEPS.len()
@@ -352,7 +358,11 @@ fn main() {
             let mut summary = if layer == "store" {
                 rt.block_on(bench_store(&db.url, projects)).summary()
             } else {
-                let (mut s, mut loaded, idle, peak) = rt.block_on(bench_http(&db.url, projects));
+                let (mut s, mut loaded, idle, peak) = rt.block_on(bench_http(
+                    &db.url,
+                    projects,
+                    if layer == "http" { 2 } else { 0 },
+                ));
                 let mut m = s.summary();
                 let l = loaded.summary();
                 m.insert("load4_transitions_per_s", l["transitions_per_s"]);

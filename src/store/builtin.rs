@@ -353,17 +353,7 @@ impl Store {
                     .await?;
             for doc in &documents {
                 let checked = approved.iter().any(|(d,)| d == doc.as_str());
-                sqlx::query("DELETE FROM board_checklist WHERE project_id = $1 AND doc_type = $2")
-                    .bind(project.to_string())
-                    .bind(doc.to_string())
-                    .execute(&mut *conn)
-                    .await?;
-                sqlx::query("INSERT INTO board_checklist (project_id, doc_type, checked) VALUES ($1, $2, $3)")
-                    .bind(project.to_string())
-                    .bind(doc.to_string())
-                    .bind(i64::from(checked))
-                    .execute(&mut *conn)
-                    .await?;
+                set_checklist_item(conn, project, doc, checked).await?;
             }
             Ok(format!("{} items", documents.len()))
         }))).await
@@ -379,20 +369,17 @@ impl Store {
         checked: bool,
     ) -> Result<String, StoreError> {
         let document = document.clone();
-        self.once(key, "board", Box::new(move |conn| Box::pin(async move {
-            sqlx::query("DELETE FROM board_checklist WHERE project_id = $1 AND doc_type = $2")
-                .bind(project.to_string())
-                .bind(document.to_string())
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query("INSERT INTO board_checklist (project_id, doc_type, checked) VALUES ($1, $2, $3)")
-                .bind(project.to_string())
-                .bind(document.to_string())
-                .bind(i64::from(checked))
-                .execute(&mut *conn)
-                .await?;
-            Ok(if checked { "checked" } else { "unchecked" }.to_owned())
-        }))).await
+        self.once(
+            key,
+            "board",
+            Box::new(move |conn| {
+                Box::pin(async move {
+                    set_checklist_item(conn, project, &document, checked).await?;
+                    Ok(if checked { "checked" } else { "unchecked" }.to_owned())
+                })
+            }),
+        )
+        .await
     }
 
     /// Attaches a file (the completion export) to the project's board record.
@@ -647,6 +634,27 @@ impl Store {
         });
         Ok(serde_json::to_string_pretty(&export).expect("JSON values serialise"))
     }
+}
+
+/// Puts one item on the checklist, replacing any earlier state of it.
+async fn set_checklist_item(
+    conn: &mut AnyConnection,
+    project: ProjectId,
+    document: &DocumentType,
+    checked: bool,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM board_checklist WHERE project_id = $1 AND doc_type = $2")
+        .bind(project.to_string())
+        .bind(document.to_string())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO board_checklist (project_id, doc_type, checked) VALUES ($1, $2, $3)")
+        .bind(project.to_string())
+        .bind(document.to_string())
+        .bind(i64::from(checked))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 #[derive(FromRow)]
