@@ -4,7 +4,9 @@
 pub mod access;
 pub mod actor;
 pub mod audit;
+pub mod checks;
 pub mod contact;
+pub mod dates;
 pub mod document;
 pub mod expert;
 pub mod ids;
@@ -12,9 +14,12 @@ pub mod lifecycle;
 pub mod matching;
 pub mod metrics;
 pub mod project;
+pub mod protocol;
 pub mod task;
+pub mod text;
 pub mod ticket;
 pub mod validation;
+pub mod verification;
 
 /// "a, b, c" (or "none") for error messages that list actions.
 fn names<T: Copy + Into<&'static str>>(items: &[T]) -> String {

@@ -1,0 +1,248 @@
+//! Dates as documents write them: ISO (`2027-02-28`), European numeric
+//! (`28.02.2027`, `28/02/2027`), English (`February 28, 2027`, `28 Feb 2027`)
+//! and Polish (`28 lutego 2027 r.`, any case of the month name).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use time::{Date, Month};
+
+use super::text::fold;
+
+// `YYYY-MM-DD` for dates in JSON.
+time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
+
+/// A date found in a text, with where it was (byte offsets in the folded text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundDate {
+    pub date: Date,
+    pub start: usize,
+    pub end: usize,
+}
+
+const MONTHS: &[(&str, u8)] = &[
+    // English, full and short.
+    ("january", 1),
+    ("february", 2),
+    ("march", 3),
+    ("april", 4),
+    ("may", 5),
+    ("june", 6),
+    ("july", 7),
+    ("august", 8),
+    ("september", 9),
+    ("october", 10),
+    ("november", 11),
+    ("december", 12),
+    ("jan", 1),
+    ("feb", 2),
+    ("mar", 3),
+    ("apr", 4),
+    ("jun", 6),
+    ("jul", 7),
+    ("aug", 8),
+    ("sep", 9),
+    ("sept", 9),
+    ("oct", 10),
+    ("nov", 11),
+    ("dec", 12),
+    // Polish, genitive (as in dates) and nominative, without diacritics (text is folded).
+    ("stycznia", 1),
+    ("lutego", 2),
+    ("marca", 3),
+    ("kwietnia", 4),
+    ("maja", 5),
+    ("czerwca", 6),
+    ("lipca", 7),
+    ("sierpnia", 8),
+    ("wrzesnia", 9),
+    ("pazdziernika", 10),
+    ("listopada", 11),
+    ("grudnia", 12),
+    ("styczen", 1),
+    ("luty", 2),
+    ("marzec", 3),
+    ("kwiecien", 4),
+    ("maj", 5),
+    ("czerwiec", 6),
+    ("lipiec", 7),
+    ("sierpien", 8),
+    ("wrzesien", 9),
+    ("pazdziernik", 10),
+    ("listopad", 11),
+    ("grudzien", 12),
+];
+
+fn month(name: &str) -> Option<u8> {
+    MONTHS.iter().find(|(n, _)| *n == name).map(|(_, m)| *m)
+}
+
+static ISO: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b").expect("valid regex"));
+static NUMERIC: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(\d{1,2})[./](\d{1,2})[./](\d{4})\b").expect("valid regex"));
+static DAY_MONTH_YEAR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(\d{1,2})(?:st|nd|rd|th)?\.? ([a-z]{3,12})\.?,? (\d{4})\b").expect("valid regex")
+});
+static MONTH_DAY_YEAR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b([a-z]{3,9})\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})\b").expect("valid regex")
+});
+
+fn make(year: &str, month_no: u8, day: &str) -> Option<Date> {
+    let year: i32 = year.parse().ok()?;
+    let day: u8 = day.parse().ok()?;
+    if !(1900..=2200).contains(&year) {
+        return None;
+    }
+    Date::from_calendar_date(year, Month::try_from(month_no).ok()?, day).ok()
+}
+
+/// Every date in `text`, in order of appearance. Offsets refer to [`fold`]`(text)`.
+pub fn find_dates(text: &str) -> Vec<FoundDate> {
+    let folded = fold(text);
+    let mut found = Vec::new();
+    let mut push = |date: Option<Date>, m: regex::Match| {
+        if let Some(date) = date {
+            found.push(FoundDate {
+                date,
+                start: m.start(),
+                end: m.end(),
+            });
+        }
+    };
+    for c in ISO.captures_iter(&folded) {
+        push(
+            c[2].parse().ok().and_then(|m| make(&c[1], m, &c[3])),
+            c.get(0).expect("group 0"),
+        );
+    }
+    for c in NUMERIC.captures_iter(&folded) {
+        push(
+            c[2].parse().ok().and_then(|m| make(&c[3], m, &c[1])),
+            c.get(0).expect("group 0"),
+        );
+    }
+    for c in DAY_MONTH_YEAR.captures_iter(&folded) {
+        push(
+            month(&c[2]).and_then(|m| make(&c[3], m, &c[1])),
+            c.get(0).expect("group 0"),
+        );
+    }
+    for c in MONTH_DAY_YEAR.captures_iter(&folded) {
+        push(
+            month(&c[1]).and_then(|m| make(&c[3], m, &c[2])),
+            c.get(0).expect("group 0"),
+        );
+    }
+    found.sort_by_key(|f| f.start);
+    found.dedup_by(|b, a| b.start < a.end);
+    found
+}
+
+/// Words that announce when something ends, in English and Polish (folded).
+const END_MARKERS: &[&str] = &[
+    "valid until",
+    "valid to",
+    "valid through",
+    "valid thru",
+    "expires",
+    "expiry",
+    "expiration",
+    "until",
+    "through",
+    "to",
+    "end date",
+    "ends",
+    "wazny do",
+    "wazna do",
+    "wazne do",
+    "waznosc do",
+    "data waznosci",
+    "termin waznosci",
+    "do dnia",
+    "do",
+];
+
+/// When a credential stops being valid: the end of a period ("from A to B"
+/// ends at B), else a date announced as an expiry, else the latest date.
+/// `None` when the text has no date at all.
+pub fn expiry_date(text: &str) -> Option<FoundDate> {
+    let folded = fold(text);
+    let dates = find_dates(text);
+    let announced = dates.iter().filter(|d| {
+        let before = &folded[d.start.saturating_sub(24)..d.start];
+        let before = before.trim_end_matches([' ', ':', '-', '.', ',']);
+        END_MARKERS.iter().any(|m| before.ends_with(m))
+    });
+    // A marker before a date that is itself followed by a later date ("to B") is the stronger sign.
+    announced
+        .max_by_key(|d| d.date)
+        .or_else(|| dates.iter().max_by_key(|d| d.date))
+        .cloned()
+}
+
+/// The line of `text` holding a found date, as written (for evidence).
+pub fn evidence_line(text: &str, found: &FoundDate) -> String {
+    let folded = fold(text);
+    let wanted = &folded[found.start..found.end];
+    text.lines()
+        .find(|line| fold(line).contains(wanted))
+        .map(|line| line.trim().chars().take(200).collect())
+        .unwrap_or_else(|| wanted.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn dates(text: &str) -> Vec<Date> {
+        find_dates(text).into_iter().map(|f| f.date).collect()
+    }
+
+    #[test]
+    fn every_written_form_is_read() {
+        assert_eq!(dates("issued 2027-02-28"), [date!(2027 - 02 - 28)]);
+        assert_eq!(dates("ważny do 28.02.2027 r."), [date!(2027 - 02 - 28)]);
+        assert_eq!(dates("until 28/02/2027"), [date!(2027 - 02 - 28)]);
+        assert_eq!(
+            dates("valid until February 28, 2027"),
+            [date!(2027 - 02 - 28)]
+        );
+        assert_eq!(dates("valid until 28th Feb 2027"), [date!(2027 - 02 - 28)]);
+        assert_eq!(dates("do dnia 31 grudnia 2027 r."), [date!(2027 - 12 - 31)]);
+        assert_eq!(dates("od 1 WRZEŚNIA 2026"), [date!(2026 - 09 - 01)]);
+        assert_eq!(
+            dates("no date 31.02.2027 or 99.99.9999"),
+            Vec::<Date>::new(),
+            "impossible dates are not dates"
+        );
+    }
+
+    #[test]
+    fn a_period_expires_at_its_end() {
+        let e = expiry_date("Policy period: from 2025-01-01 to 2025-12-31. Issued 2024-12-15.")
+            .unwrap();
+        assert_eq!(e.date, date!(2025 - 12 - 31));
+        let e = expiry_date("Okres ubezpieczenia: od 01.01.2026 do 31.12.2026").unwrap();
+        assert_eq!(e.date, date!(2026 - 12 - 31));
+        let e = expiry_date("Issued on 2026-03-01. Valid until March 1, 2028.").unwrap();
+        assert_eq!(e.date, date!(2028 - 03 - 01));
+        assert_eq!(
+            expiry_date("Signed 12 May 2026").unwrap().date,
+            date!(2026 - 05 - 12),
+            "no marker: the latest date"
+        );
+        assert!(expiry_date("no dates here").is_none());
+    }
+
+    #[test]
+    fn evidence_is_the_line_as_written() {
+        let text = "Certificate no 7\nOkres: od 1 Stycznia 2026 do 31 Grudnia 2027 r.\nPodpis";
+        let e = expiry_date(text).unwrap();
+        assert_eq!(
+            evidence_line(text, &e),
+            "Okres: od 1 Stycznia 2026 do 31 Grudnia 2027 r."
+        );
+    }
+}
