@@ -5,6 +5,7 @@
 //! rules) <- [`store`] (the database) <- [`http`] (the API) <- `main` (the CLI).
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod config;
 pub mod connectors;
 pub mod demo;
