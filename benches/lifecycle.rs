@@ -181,6 +181,7 @@ async fn bench_http(url: &str, projects: usize, workers: usize) -> (Samples, Sam
     store.close().await;
 
     let server = Server::start(url, dir.path(), workers);
+    ssot::init_tls();
     let http = reqwest::Client::new();
     for _ in 0..200 {
         if http

@@ -10,6 +10,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::agent::AgentConfig;
+use crate::agent::extract::Limits;
+use crate::agent::llm::LlmConfig;
 use crate::jobs::delivery::DeliveryConfig;
 use crate::jobs::scheduler::SchedulerConfig;
 use crate::store::{Backend, PoolConfig, redact_url};
@@ -53,6 +56,38 @@ pub struct Settings {
     pub offer_ttl_hours: u64,
     /// How often scheduled sweeps (offer expiry) run.
     pub scheduler_interval_secs: u64,
+    /// The protocol vault (Markdown notes); re-indexed when it changes.
+    pub protocols_dir: PathBuf,
+    /// The prompt files; the built-in copies are used when missing.
+    pub prompts_dir: PathBuf,
+    /// Where uploaded documents are stored, by content hash.
+    pub documents_dir: PathBuf,
+    /// Largest accepted upload, in bytes.
+    pub upload_max_bytes: u64,
+    /// Background verification workers in this process.
+    pub verification_workers: usize,
+    /// How long a worker's claim on a document lasts (covers a slow model).
+    pub verification_lease_secs: u64,
+    pub extraction_timeout_secs: u64,
+    pub extraction_max_pages: usize,
+    /// An OpenAI-compatible endpoint up to `/v1`; without it no model is asked.
+    pub llm_base_url: Option<String>,
+    pub llm_model: String,
+    /// A file holding the API key, when `OPENAI_API_KEY` is not set.
+    pub llm_api_key_file: Option<PathBuf>,
+    pub llm_timeout_secs: u64,
+    pub llm_max_retries: u32,
+    pub llm_requests_per_minute: u32,
+    pub llm_max_concurrency: usize,
+    pub llm_max_output_tokens: u32,
+    /// A model verdict below this confidence counts as unclear.
+    pub llm_confidence_threshold: f64,
+    /// Upper bound of one prompt, in characters; longer documents go in chunks.
+    pub llm_prompt_budget_chars: usize,
+    /// Credentials expiring within this many days are listed as expiring.
+    pub expiry_warning_days: u32,
+    /// How often expired credentials are looked for.
+    pub expiry_check_interval_secs: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -81,31 +116,40 @@ impl Default for Settings {
             connector_timeout_secs: 20,
             offer_ttl_hours: 72,
             scheduler_interval_secs: 60,
+            protocols_dir: PathBuf::from("./protocols"),
+            prompts_dir: PathBuf::from("./prompts"),
+            documents_dir: PathBuf::from("./data/documents"),
+            upload_max_bytes: 25 * 1024 * 1024,
+            verification_workers: 1,
+            verification_lease_secs: 900,
+            extraction_timeout_secs: 30,
+            extraction_max_pages: 200,
+            llm_base_url: None,
+            llm_model: "gpt-4o-mini".to_owned(),
+            llm_api_key_file: None,
+            llm_timeout_secs: 300,
+            llm_max_retries: 3,
+            llm_requests_per_minute: 60,
+            llm_max_concurrency: 1,
+            llm_max_output_tokens: 800,
+            llm_confidence_threshold: 0.8,
+            llm_prompt_budget_chars: 12_000,
+            expiry_warning_days: 30,
+            expiry_check_interval_secs: 86_400,
         }
     }
 }
 
-// The database URL may carry a password: never print it whole.
+// The database URL may carry a password: never print it whole. (Secrets such
+// as the model's API key are not settings at all; they come from the environment.)
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Settings")
-            .field("bind", &self.bind)
-            .field("database_url", &redact_url(&self.database_url))
-            .field("db_max_connections", &self.db_max_connections)
-            .field("log", &self.log)
-            .field("log_format", &self.log_format)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .field("request_timeout_secs", &self.request_timeout_secs)
-            .field("outbox_workers", &self.outbox_workers)
-            .field("outbox_lease_secs", &self.outbox_lease_secs)
-            .field("outbox_max_attempts", &self.outbox_max_attempts)
-            .field("outbox_backoff_base_ms", &self.outbox_backoff_base_ms)
-            .field("outbox_backoff_max_secs", &self.outbox_backoff_max_secs)
-            .field("outbox_poll_ms", &self.outbox_poll_ms)
-            .field("connector_timeout_secs", &self.connector_timeout_secs)
-            .field("offer_ttl_hours", &self.offer_ttl_hours)
-            .field("scheduler_interval_secs", &self.scheduler_interval_secs)
-            .finish()
+        let mut map = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return f.write_str("Settings { .. }"),
+        };
+        map.insert("database_url".into(), redact_url(&self.database_url).into());
+        f.debug_map().entries(map.iter()).finish()
     }
 }
 
@@ -178,6 +222,58 @@ impl Settings {
         }
     }
 
+    /// The model to ask, if one is configured. The key comes from
+    /// `OPENAI_API_KEY`, else from `llm_api_key_file`; never from the file of settings.
+    pub fn llm(&self) -> Result<Option<LlmConfig>, ConfigError> {
+        let Some(base_url) = self.llm_base_url.clone() else {
+            return Ok(None);
+        };
+        let api_key = match (
+            std::env::var("OPENAI_API_KEY")
+                .ok()
+                .filter(|k| !k.is_empty()),
+            &self.llm_api_key_file,
+        ) {
+            (Some(key), _) => Some(key),
+            (None, Some(file)) => Some(
+                std::fs::read_to_string(file)
+                    .map_err(|e| {
+                        ConfigError::Invalid(format!(
+                            "cannot read llm_api_key_file {}: {e}",
+                            file.display()
+                        ))
+                    })?
+                    .trim()
+                    .to_owned(),
+            ),
+            (None, None) => None,
+        };
+        Ok(Some(LlmConfig {
+            base_url,
+            model: self.llm_model.clone(),
+            api_key,
+            timeout: Duration::from_secs(self.llm_timeout_secs),
+            max_retries: self.llm_max_retries,
+            requests_per_minute: self.llm_requests_per_minute,
+            max_concurrency: self.llm_max_concurrency,
+            max_output_tokens: self.llm_max_output_tokens,
+            backoff_base: Duration::from_millis(self.outbox_backoff_base_ms),
+        }))
+    }
+
+    pub fn agent(&self) -> AgentConfig {
+        AgentConfig {
+            confidence_threshold: self.llm_confidence_threshold,
+            prompt_budget_chars: self.llm_prompt_budget_chars,
+            guidance_budget_chars: self.llm_prompt_budget_chars / 6,
+            limits: Limits {
+                max_pages: self.extraction_max_pages,
+                timeout: Duration::from_secs(self.extraction_timeout_secs),
+                ..Limits::default()
+            },
+        }
+    }
+
     pub fn pool(&self) -> PoolConfig {
         PoolConfig {
             max_connections: self.db_max_connections,
@@ -195,6 +291,29 @@ impl Settings {
             ("outbox_poll_ms", self.outbox_poll_ms),
             ("offer_ttl_hours", self.offer_ttl_hours),
             ("scheduler_interval_secs", self.scheduler_interval_secs),
+            ("upload_max_bytes", self.upload_max_bytes),
+            ("verification_lease_secs", self.verification_lease_secs),
+            ("extraction_timeout_secs", self.extraction_timeout_secs),
+            ("extraction_max_pages", self.extraction_max_pages as u64),
+            ("llm_timeout_secs", self.llm_timeout_secs),
+            (
+                "llm_requests_per_minute",
+                u64::from(self.llm_requests_per_minute),
+            ),
+            ("llm_max_concurrency", self.llm_max_concurrency as u64),
+            (
+                "llm_max_output_tokens",
+                u64::from(self.llm_max_output_tokens),
+            ),
+            (
+                "llm_prompt_budget_chars",
+                self.llm_prompt_budget_chars as u64,
+            ),
+            ("expiry_warning_days", u64::from(self.expiry_warning_days)),
+            (
+                "expiry_check_interval_secs",
+                self.expiry_check_interval_secs,
+            ),
         ];
         if let Some((key, _)) = at_least_one.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
@@ -214,6 +333,24 @@ impl Settings {
             return invalid(
                 "connector_timeout_secs must be at least 1 and at most half of outbox_lease_secs",
             );
+        }
+        if !(0.0..=1.0).contains(&self.llm_confidence_threshold) {
+            return invalid("llm_confidence_threshold must be between 0 and 1");
+        }
+        if let Some(url) = &self.llm_base_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "llm_base_url `{url}` must start with http:// or https://"
+            )));
+        }
+        if let Some(file) = &self.llm_api_key_file
+            && !file.is_file()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "llm_api_key_file {} does not exist",
+                file.display()
+            )));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log)
             .map_err(|e| ConfigError::Invalid(format!("log filter `{}`: {e}", self.log)))?;
@@ -344,6 +481,11 @@ mod tests {
             jail.set_env("SSOT_DATABASE_URL", "postgres://localhost/b");
             assert_eq!(load(None)?.database_url, "postgres://localhost/b");
             jail.set_env("SSOT_TEST_SOMETHING_ELSE", "ignored");
+            jail.set_env("SSOT_LLM_BASE_URL", "http://127.0.0.1:8089/v1");
+            assert_eq!(
+                load(None)?.llm_base_url.as_deref(),
+                Some("http://127.0.0.1:8089/v1")
+            );
             assert!(Settings::load(None).is_ok());
             jail.set_env("SSOT_DB_MAX_CONNECTIONS", "many");
             assert!(Settings::load(None).is_err());

@@ -14,6 +14,7 @@ pub mod http;
 pub mod jobs;
 pub mod store;
 pub mod telemetry;
+pub mod verify_cmd;
 
 use std::future::Future;
 
@@ -40,6 +41,7 @@ impl App {
     /// Opens (creating on first start) and migrates the configured database;
     /// connectors are the built-in ones until [`App::with_connectors`].
     pub async fn open(settings: Settings) -> Result<Self, StoreError> {
+        init_tls();
         tracing::info!(database = %redact_url(&settings.database_url), "opening database");
         let store = Store::open(&settings.database_url, &settings.pool()).await?;
         let connectors = Connectors::builtin(&store);
@@ -114,6 +116,16 @@ impl App {
         tracing::info!("stopped");
         served
     }
+}
+
+/// Chooses ring as the TLS crypto provider for every HTTPS client (the model,
+/// the connectors). Call before building one; later calls do nothing.
+pub fn init_tls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Fails only when a provider is already installed, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 /// Tells this instance's workers apart from another process's with the same pid.

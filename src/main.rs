@@ -49,6 +49,23 @@ enum Command {
     Migrate,
     /// Run one project through all 11 lifecycle steps on a temporary database and print each step
     Demo,
+    /// Verify one document with the agent, without a server, and print the report
+    Verify {
+        /// The document: PDF, PNG, JPEG, plain text or Markdown
+        file: PathBuf,
+        /// Its document type id, e.g. insurance_certificate
+        #[arg(long = "type", value_name = "TYPE")]
+        doc_type: String,
+        /// The record it must match, e.g. --subject legal_name="Kowalska Sp. z o.o." --subject tax_id=5260001246
+        #[arg(long, value_name = "FIELD=VALUE")]
+        subject: Vec<String>,
+        /// The protocol vault to use [default: protocols_dir, ./protocols]
+        #[arg(long, value_name = "DIR")]
+        protocols: Option<PathBuf>,
+        /// Print the report as JSON (with a top-level `decision`)
+        #[arg(long)]
+        json: bool,
+    },
     /// Create, list and revoke API tokens
     Token {
         #[command(subcommand)]
@@ -86,6 +103,7 @@ fn main() -> ExitCode {
         }
     };
     ssot::telemetry::init(&settings.log, settings.log_format);
+    ssot::init_tls();
     let runtime = tokio::runtime::Runtime::new().expect("the tokio runtime starts");
     match runtime.block_on(run(cli.command, settings)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -105,8 +123,8 @@ fn load_settings(cli: &Cli) -> Result<Settings, String> {
         settings.bind = *bind;
     }
     let settings = settings.validate().map_err(|e| e.to_string())?;
-    // The demo brings its own temporary database.
-    if matches!(cli.command, Command::Demo) {
+    // The demo brings its own temporary database; verify needs none.
+    if matches!(cli.command, Command::Demo | Command::Verify { .. }) {
         return Ok(settings);
     }
     settings.with_database_ready().map_err(|e| e.to_string())
@@ -141,6 +159,22 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string()),
+        Command::Verify {
+            file,
+            doc_type,
+            subject,
+            protocols,
+            json,
+        } => {
+            let args = ssot::verify_cmd::VerifyArgs {
+                file,
+                doc_type,
+                subject,
+                protocols,
+                json,
+            };
+            ssot::verify_cmd::run(&settings, args).await.map(|_| ())
+        }
     }
 }
 

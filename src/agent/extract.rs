@@ -19,7 +19,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_pages: 200, timeout: Duration::from_secs(30), max_page_bytes: 16 << 20 }
+        Self {
+            max_pages: 200,
+            timeout: Duration::from_secs(30),
+            max_page_bytes: 16 << 20,
+        }
     }
 }
 
@@ -47,7 +51,11 @@ pub type Pages = Vec<String>;
 
 /// Extracts on a blocking thread, within `limits.timeout`. A timed-out thread
 /// cannot be stopped, so file size and page count are what bound its work.
-pub async fn extract(bytes: Vec<u8>, kind: FileKind, limits: Limits) -> Result<Pages, ExtractError> {
+pub async fn extract(
+    bytes: Vec<u8>,
+    kind: FileKind,
+    limits: Limits,
+) -> Result<Pages, ExtractError> {
     let work = tokio::task::spawn_blocking(move || extract_blocking(&bytes, kind, limits));
     match tokio::time::timeout(limits.timeout, work).await {
         Ok(Ok(result)) => result,
@@ -57,7 +65,11 @@ pub async fn extract(bytes: Vec<u8>, kind: FileKind, limits: Limits) -> Result<P
 }
 
 /// The same, on the calling thread, with panics caught.
-pub fn extract_blocking(bytes: &[u8], kind: FileKind, limits: Limits) -> Result<Pages, ExtractError> {
+pub fn extract_blocking(
+    bytes: &[u8],
+    kind: FileKind,
+    limits: Limits,
+) -> Result<Pages, ExtractError> {
     let run = || match kind {
         FileKind::Pdf => pdf(bytes, limits),
         FileKind::Text | FileKind::Markdown => text(bytes),
@@ -71,7 +83,10 @@ pub fn extract_blocking(bytes: &[u8], kind: FileKind, limits: Limits) -> Result<
             .unwrap_or_else(|| "panic".into());
         ExtractError::Crashed(message)
     })??;
-    let readable: usize = pages.iter().map(|p| p.chars().filter(|c| c.is_alphanumeric()).count()).sum();
+    let readable: usize = pages
+        .iter()
+        .map(|p| p.chars().filter(|c| c.is_alphanumeric()).count())
+        .sum();
     if readable < MIN_TEXT_CHARS {
         return Err(ExtractError::NoText);
     }
@@ -88,7 +103,10 @@ fn text(bytes: &[u8]) -> Result<Pages, ExtractError> {
 }
 
 fn pdf(bytes: &[u8], limits: Limits) -> Result<Pages, ExtractError> {
-    let options = lopdf::LoadOptions { max_decompressed_size: Some(limits.max_page_bytes), ..Default::default() };
+    let options = lopdf::LoadOptions {
+        max_decompressed_size: Some(limits.max_page_bytes),
+        ..Default::default()
+    };
     let doc = lopdf::Document::load_mem_with_options(bytes, options).map_err(|e| match e {
         lopdf::Error::InvalidPassword => ExtractError::Encrypted,
         other => ExtractError::Corrupt(other.to_string()),
@@ -108,6 +126,9 @@ fn pdf(bytes: &[u8], limits: Limits) -> Result<Pages, ExtractError> {
     // no-text rule catches a document where nothing reads.
     Ok(pages
         .keys()
-        .map(|n| doc.extract_text_with_limit(&[*n], limits.max_page_bytes).unwrap_or_default())
+        .map(|n| {
+            doc.extract_text_with_limit(&[*n], limits.max_page_bytes)
+                .unwrap_or_default()
+        })
         .collect())
 }

@@ -14,8 +14,8 @@ use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
 use async_openai::types::chat::{
-    ChatCompletionRequestSystemMessageArgs, ChatCompletionRequestUserMessageArgs, CreateChatCompletionRequestArgs, ResponseFormat,
-    ResponseFormatJsonSchema,
+    ChatCompletionRequestSystemMessageArgs, ChatCompletionRequestUserMessageArgs,
+    CreateChatCompletionRequestArgs, ResponseFormat, ResponseFormatJsonSchema,
 };
 use futures_core::future::BoxFuture;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -93,7 +93,11 @@ impl Llm {
         let transport = Transport::new(&config);
         let client = Client::with_config(openai).with_http_service(transport);
         let permits = Arc::new(Semaphore::new(config.max_concurrency.max(1)));
-        Self { client, config, permits }
+        Self {
+            client,
+            config,
+            permits,
+        }
     }
 
     pub fn model(&self) -> &str {
@@ -102,8 +106,17 @@ impl Llm {
 
     /// Asks the model to judge `requirement_ids`; a malformed answer is asked
     /// for once more before giving up.
-    pub async fn judge(&self, system: &str, user: &str, requirement_ids: &[String]) -> Result<Judgement, LlmError> {
-        let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+    pub async fn judge(
+        &self,
+        system: &str,
+        user: &str,
+        requirement_ids: &[String],
+    ) -> Result<Judgement, LlmError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let started = Instant::now();
         let work = async {
             let mut tokens = Tokens::default();
@@ -113,7 +126,14 @@ impl Llm {
                 tokens.prompt += used.prompt;
                 tokens.completion += used.completion;
                 match parse_answer(&content, requirement_ids) {
-                    Ok(verdicts) => return Ok(Judgement { verdicts, tokens, model, latency: started.elapsed() }),
+                    Ok(verdicts) => {
+                        return Ok(Judgement {
+                            verdicts,
+                            tokens,
+                            model,
+                            latency: started.elapsed(),
+                        });
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "malformed model answer; asking once more");
                         last_error = Some(e);
@@ -128,13 +148,26 @@ impl Llm {
         }
     }
 
-    async fn call(&self, system: &str, user: &str, ids: &[String]) -> Result<(String, Tokens, String), LlmError> {
+    async fn call(
+        &self,
+        system: &str,
+        user: &str,
+        ids: &[String],
+    ) -> Result<(String, Tokens, String), LlmError> {
         let malformed = |e: OpenAIError| LlmError::Malformed(e.to_string());
         let request = CreateChatCompletionRequestArgs::default()
             .model(&self.config.model)
             .messages([
-                ChatCompletionRequestSystemMessageArgs::default().content(system).build().map_err(malformed)?.into(),
-                ChatCompletionRequestUserMessageArgs::default().content(user).build().map_err(malformed)?.into(),
+                ChatCompletionRequestSystemMessageArgs::default()
+                    .content(system)
+                    .build()
+                    .map_err(malformed)?
+                    .into(),
+                ChatCompletionRequestUserMessageArgs::default()
+                    .content(user)
+                    .build()
+                    .map_err(malformed)?
+                    .into(),
             ])
             .temperature(0.0)
             .max_completion_tokens(self.config.max_output_tokens)
@@ -156,7 +189,10 @@ impl Llm {
             .ok_or_else(|| LlmError::Malformed("the answer has no content".into()))?;
         let tokens = response
             .usage
-            .map(|u| Tokens { prompt: u64::from(u.prompt_tokens), completion: u64::from(u.completion_tokens) })
+            .map(|u| Tokens {
+                prompt: u64::from(u.prompt_tokens),
+                completion: u64::from(u.completion_tokens),
+            })
             .unwrap_or_default();
         Ok((content, tokens, response.model))
     }
@@ -167,15 +203,24 @@ impl Llm {
 /// the raw body, whose `error.code` carries the status.
 fn classify(e: OpenAIError) -> LlmError {
     match e {
-        OpenAIError::ApiError(api) => LlmError::Refused { status: api.status_code.as_u16(), message: api.api_error.message },
+        OpenAIError::ApiError(api) => LlmError::Refused {
+            status: api.status_code.as_u16(),
+            message: api.api_error.message,
+        },
         OpenAIError::JSONDeserialize(err, body) => {
             let parsed: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
             match parsed["error"]["code"].as_u64() {
                 Some(status) => LlmError::Refused {
                     status: status as u16,
-                    message: parsed["error"]["message"].as_str().unwrap_or_default().to_owned(),
+                    message: parsed["error"]["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
                 },
-                None => LlmError::Malformed(format!("{err}: {}", body.chars().take(200).collect::<String>())),
+                None => LlmError::Malformed(format!(
+                    "{err}: {}",
+                    body.chars().take(200).collect::<String>()
+                )),
             }
         }
         OpenAIError::Reqwest(e) => LlmError::Unreachable(e.to_string()),
@@ -232,14 +277,21 @@ struct RawVerdict {
 /// Parses an answer, holding it to the schema: known ids, pages from 1, a
 /// confidence in [0, 1]. The first verdict per requirement counts.
 pub fn parse_answer(content: &str, ids: &[String]) -> Result<Vec<ModelVerdict>, LlmError> {
-    let answer: Answer = serde_json::from_str(content.trim()).map_err(|e| LlmError::Malformed(e.to_string()))?;
+    let answer: Answer =
+        serde_json::from_str(content.trim()).map_err(|e| LlmError::Malformed(e.to_string()))?;
     let mut out: Vec<ModelVerdict> = Vec::new();
     for raw in answer.requirements {
         if !ids.contains(&raw.id) {
-            return Err(LlmError::Malformed(format!("unknown requirement id `{}`", raw.id)));
+            return Err(LlmError::Malformed(format!(
+                "unknown requirement id `{}`",
+                raw.id
+            )));
         }
         if raw.page < 1 || !(0.0..=1.0).contains(&raw.confidence) {
-            return Err(LlmError::Malformed(format!("requirement `{}`: page or confidence out of range", raw.id)));
+            return Err(LlmError::Malformed(format!(
+                "requirement `{}`: page or confidence out of range",
+                raw.id
+            )));
         }
         if out.iter().any(|v| v.id == raw.id) {
             continue;
@@ -268,7 +320,8 @@ struct Transport {
 }
 
 impl Transport {
-    fn new(config: &LlmConfig) -> Self {
+        fn new(config: &LlmConfig) -> Self {
+        crate::init_tls();
         let per_minute = NonZeroU32::new(config.requests_per_minute.max(1)).expect("at least one");
         let http = reqwest::Client::builder()
             .user_agent(concat!("ssot-lite/", env!("CARGO_PKG_VERSION")))
@@ -286,7 +339,11 @@ impl Transport {
 
 /// Seconds from a `Retry-After` header (integer seconds or an HTTP date).
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -310,10 +367,19 @@ impl tower::Service<HttpRequestFactory> for Transport {
             loop {
                 this.limiter.until_ready().await;
                 let request = factory.build().await?;
-                let backoff = crate::jobs::backoff(i64::from(attempt) + 1, this.backoff_base, Duration::from_secs(30));
+                let backoff = crate::jobs::backoff(
+                    i64::from(attempt) + 1,
+                    this.backoff_base,
+                    Duration::from_secs(30),
+                );
                 match this.http.execute(request).await {
-                    Ok(response) if attempt < this.max_retries && (response.status() == 429 || response.status().is_server_error()) => {
-                        let wait = retry_after(response.headers()).map_or(backoff, |ra| ra.max(backoff));
+                    Ok(response)
+                        if attempt < this.max_retries
+                            && (response.status() == 429
+                                || response.status().is_server_error()) =>
+                    {
+                        let wait =
+                            retry_after(response.headers()).map_or(backoff, |ra| ra.max(backoff));
                         tracing::warn!(status = %response.status(), ?wait, attempt, "model endpoint busy; retrying");
                         tokio::time::sleep(wait).await;
                     }
@@ -368,7 +434,8 @@ mod tests {
         let mut h = reqwest::header::HeaderMap::new();
         h.insert(reqwest::header::RETRY_AFTER, "3".parse().unwrap());
         assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
-        let later = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
+        let later =
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
         h.insert(reqwest::header::RETRY_AFTER, later.parse().unwrap());
         assert!(retry_after(&h).unwrap() > Duration::from_secs(100));
     }

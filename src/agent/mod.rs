@@ -17,7 +17,9 @@ use time::Date;
 use crate::domain::checks::{self, Subject};
 use crate::domain::document::DocumentType;
 use crate::domain::protocol::{Protocol, Requirement};
-use crate::domain::verification::{self, Flag, ModelVerdict, Outcome, ProtocolRef, Report, Tokens, Verdict, grounded};
+use crate::domain::verification::{
+    self, Flag, ModelVerdict, Outcome, ProtocolRef, Report, Tokens, Verdict, grounded,
+};
 use extract::{Limits, Pages};
 use llm::Llm;
 use prompts::Prompts;
@@ -38,7 +40,12 @@ pub struct AgentConfig {
 
 impl Default for AgentConfig {
     fn default() -> Self {
-        Self { confidence_threshold: 0.8, prompt_budget_chars: 12_000, guidance_budget_chars: 2_000, limits: Limits::default() }
+        Self {
+            confidence_threshold: 0.8,
+            prompt_budget_chars: 12_000,
+            guidance_budget_chars: 2_000,
+            limits: Limits::default(),
+        }
     }
 }
 
@@ -69,8 +76,18 @@ pub struct Agent {
 }
 
 impl Agent {
-    pub fn new(protocols: Protocols, llm: Option<Llm>, prompts: Prompts, config: AgentConfig) -> Self {
-        Self { protocols, llm, prompts, config }
+    pub fn new(
+        protocols: Protocols,
+        llm: Option<Llm>,
+        prompts: Prompts,
+        config: AgentConfig,
+    ) -> Self {
+        Self {
+            protocols,
+            llm,
+            prompts,
+            config,
+        }
     }
 
     pub fn protocols(&self) -> &Protocols {
@@ -90,26 +107,55 @@ impl Agent {
     pub async fn verify(&self, input: VerifyInput) -> Verified {
         let vault = self.protocols.current();
         let Some(protocol) = vault.protocol_for(&input.doc_type) else {
-            let flag = flag("protocol", format!("no protocol applies to document type `{}`", input.doc_type), None);
-            return Verified { report: bare_report(&input.doc_type, None, vec![flag]), pages: Vec::new() };
+            let flag = flag(
+                "protocol",
+                format!("no protocol applies to document type `{}`", input.doc_type),
+                None,
+            );
+            return Verified {
+                report: bare_report(&input.doc_type, None, vec![flag]),
+                pages: Vec::new(),
+            };
         };
-        let pages = match extract::extract(input.bytes.clone(), input.kind, self.config.limits).await {
-            Ok(pages) => pages,
-            Err(e) => {
-                let report = bare_report(&input.doc_type, Some(protocol), vec![flag("extraction", e.to_string(), None)]);
-                return Verified { report, pages: Vec::new() };
-            }
-        };
+        let pages =
+            match extract::extract(input.bytes.clone(), input.kind, self.config.limits).await {
+                Ok(pages) => pages,
+                Err(e) => {
+                    let report = bare_report(
+                        &input.doc_type,
+                        Some(protocol),
+                        vec![flag("extraction", e.to_string(), None)],
+                    );
+                    return Verified {
+                        report,
+                        pages: Vec::new(),
+                    };
+                }
+            };
         let mut flags = verification::injection_flags(&pages);
         let rules: BTreeMap<String, checks::CheckResult> = protocol
             .requirements
             .iter()
-            .filter_map(|r| r.compiled.as_ref().map(|c| (r.id.clone(), checks::run(c, &pages, &input.subject, input.today))))
+            .filter_map(|r| {
+                r.compiled.as_ref().map(|c| {
+                    (
+                        r.id.clone(),
+                        checks::run(c, &pages, &input.subject, input.today),
+                    )
+                })
+            })
             .collect();
-        let asked: Vec<&Requirement> = protocol.requirements.iter().filter(|r| r.compiled.is_none()).collect();
+        let asked: Vec<&Requirement> = protocol
+            .requirements
+            .iter()
+            .filter(|r| r.compiled.is_none())
+            .collect();
         let mut judged = Judged::default();
         if let (Some(llm), false) = (&self.llm, asked.is_empty()) {
-            match self.ask(llm, &vault, protocol, &asked, &pages, input.today).await {
+            match self
+                .ask(llm, &vault, protocol, &asked, &pages, input.today)
+                .await
+            {
                 Ok(j) => judged = j,
                 Err(e) => flags.push(flag("model", e.to_string(), None)),
             }
@@ -119,7 +165,10 @@ impl Agent {
         let a = verification::assess(protocol, &rules, answers, &pages, threshold, &flags);
         let report = Report {
             doc_type: input.doc_type,
-            protocol: Some(ProtocolRef { id: protocol.id.clone(), version: protocol.version }),
+            protocol: Some(ProtocolRef {
+                id: protocol.id.clone(),
+                version: protocol.version,
+            }),
             decision: a.decision,
             reasons: a.reasons,
             requirements: a.requirements,
@@ -137,9 +186,21 @@ impl Agent {
 
     /// Asks the model about `asked`, a chunk of pages at a time, and keeps the
     /// best-grounded answer per requirement.
-    async fn ask(&self, llm: &Llm, vault: &Vault, protocol: &Protocol, asked: &[&Requirement], pages: &Pages, today: Date) -> Result<Judged, llm::LlmError> {
+    async fn ask(
+        &self,
+        llm: &Llm,
+        vault: &Vault,
+        protocol: &Protocol,
+        asked: &[&Requirement],
+        pages: &Pages,
+        today: Date,
+    ) -> Result<Judged, llm::LlmError> {
         let ids: Vec<String> = asked.iter().map(|r| r.id.clone()).collect();
-        let mut judged = Judged { answered: true, model: Some(llm.model().to_owned()), ..Judged::default() };
+        let mut judged = Judged {
+            answered: true,
+            model: Some(llm.model().to_owned()),
+            ..Judged::default()
+        };
         for prompt in self.prompts_for(vault, protocol, asked, pages, today) {
             let j = llm.judge(&self.prompts.system, &prompt, &ids).await?;
             judged.tokens.prompt += j.tokens.prompt;
@@ -154,7 +215,14 @@ impl Agent {
 
     /// The user prompts for a document: related guidance found by search, the
     /// requirements to judge, and the pages split into chunks that fit the budget.
-    pub fn prompts_for(&self, vault: &Vault, protocol: &Protocol, asked: &[&Requirement], pages: &Pages, today: Date) -> Vec<String> {
+    pub fn prompts_for(
+        &self,
+        vault: &Vault,
+        protocol: &Protocol,
+        asked: &[&Requirement],
+        pages: &Pages,
+        today: Date,
+    ) -> Vec<String> {
         let all_text = pages.join("\n");
         let guidance = vault
             .guidance(&all_text, self.config.guidance_budget_chars)
@@ -167,19 +235,41 @@ impl Agent {
 
     /// The same prompts with every protocol of the vault sent whole instead of
     /// the retrieved guidance: the baseline retrieval is measured against.
-    pub fn prompts_with_whole_vault(&self, vault: &Vault, protocol: &Protocol, asked: &[&Requirement], pages: &Pages, today: Date) -> Vec<String> {
+    pub fn prompts_with_whole_vault(
+        &self,
+        vault: &Vault,
+        protocol: &Protocol,
+        asked: &[&Requirement],
+        pages: &Pages,
+        today: Date,
+    ) -> Vec<String> {
         let whole = vault
             .set
             .protocols
             .iter()
-            .flat_map(|p| p.sections.iter().map(move |s| format!("### {} ({})\n{}", s.heading, p.id, s.body)))
+            .flat_map(|p| {
+                p.sections
+                    .iter()
+                    .map(move |s| format!("### {} ({})\n{}", s.heading, p.id, s.body))
+            })
             .collect::<Vec<_>>()
             .join("\n\n");
         self.render_chunks(protocol, asked, pages, today, &whole)
     }
 
-    fn render_chunks(&self, protocol: &Protocol, asked: &[&Requirement], pages: &Pages, today: Date, guidance: &str) -> Vec<String> {
-        let requirements = asked.iter().map(|r| format!("- `{}`: {}", r.id, r.text)).collect::<Vec<_>>().join("\n");
+    fn render_chunks(
+        &self,
+        protocol: &Protocol,
+        asked: &[&Requirement],
+        pages: &Pages,
+        today: Date,
+        guidance: &str,
+    ) -> Vec<String> {
+        let requirements = asked
+            .iter()
+            .map(|r| format!("- `{}`: {}", r.id, r.text))
+            .collect::<Vec<_>>()
+            .join("\n");
         let today = today.to_string();
         let page_count = pages.len().to_string();
         let render = |first: usize, last: usize, document: &str| {
@@ -187,10 +277,20 @@ impl Agent {
                 ("protocol_title", &protocol.title),
                 ("protocol_id", &protocol.id),
                 ("protocol_version", &protocol.version.to_string()),
-                ("doc_type", protocol.applies_to.first().map_or("", DocumentType::as_str)),
+                (
+                    "doc_type",
+                    protocol.applies_to.first().map_or("", DocumentType::as_str),
+                ),
                 ("today", &today),
                 ("requirements", &requirements),
-                ("guidance", if guidance.is_empty() { "(none found)" } else { guidance }),
+                (
+                    "guidance",
+                    if guidance.is_empty() {
+                        "(none found)"
+                    } else {
+                        guidance
+                    },
+                ),
                 ("first_page", &first.to_string()),
                 ("last_page", &last.to_string()),
                 ("page_count", &page_count),
@@ -198,7 +298,11 @@ impl Agent {
             ])
         };
         let fixed = render(1, 1, "").chars().count() + self.prompts.system.chars().count();
-        let budget = self.config.prompt_budget_chars.saturating_sub(fixed).max(1_000);
+        let budget = self
+            .config
+            .prompt_budget_chars
+            .saturating_sub(fixed)
+            .max(1_000);
         chunk_pages(pages, budget)
             .into_iter()
             .map(|(first, last, text)| render(first, last, &text))
@@ -216,7 +320,11 @@ fn chunk_pages(pages: &Pages, budget: usize) -> Vec<(usize, usize, String)> {
         let n = i + 1;
         let mut block = format!("=== page {n} ===\n{}\n", page.trim());
         if block.chars().count() > budget {
-            block = block.chars().take(budget.saturating_sub(40)).collect::<String>() + "\n[page cut here: too long]\n";
+            block = block
+                .chars()
+                .take(budget.saturating_sub(40))
+                .collect::<String>()
+                + "\n[page cut here: too long]\n";
         }
         if !current.is_empty() && current.chars().count() + block.chars().count() > budget {
             chunks.push((first, n - 1, std::mem::take(&mut current)));
@@ -262,14 +370,21 @@ struct Judged {
 }
 
 fn flag(kind: &str, detail: String, page: Option<u32>) -> Flag {
-    Flag { kind: kind.into(), detail, page }
+    Flag {
+        kind: kind.into(),
+        detail,
+        page,
+    }
 }
 
 /// A report for a document that could not be read or has no protocol: it goes to review.
 fn bare_report(doc_type: &DocumentType, protocol: Option<&Protocol>, flags: Vec<Flag>) -> Report {
     Report {
         doc_type: doc_type.clone(),
-        protocol: protocol.map(|p| ProtocolRef { id: p.id.clone(), version: p.version }),
+        protocol: protocol.map(|p| ProtocolRef {
+            id: p.id.clone(),
+            version: p.version,
+        }),
         decision: Outcome::Review,
         reasons: flags.iter().map(|f| f.detail.clone()).collect(),
         requirements: Vec::new(),
@@ -304,11 +419,35 @@ mod tests {
     fn the_best_grounded_answer_wins_across_chunks() {
         let pages: Pages = vec!["Insurer: PZU SA".into(), "nothing".into()];
         let v = |verdict, evidence: &str, page, confidence| ModelVerdict {
-            id: "insurer".into(), verdict, evidence: evidence.into(), page, reason: String::new(), confidence,
+            id: "insurer".into(),
+            verdict,
+            evidence: evidence.into(),
+            page,
+            reason: String::new(),
+            confidence,
         };
-        let best = best_per_requirement(vec![v(Verdict::Unclear, "", 2, 0.9), v(Verdict::Met, "Insurer: PZU SA", 1, 0.8)], &pages);
-        assert_eq!((best.len(), best[0].verdict, best[0].page), (1, Verdict::Met, 1));
-        let ungrounded = best_per_requirement(vec![v(Verdict::Unclear, "", 2, 0.9), v(Verdict::Met, "made up", 1, 1.0)], &pages);
-        assert_eq!(ungrounded[0].verdict, Verdict::Unclear, "an ungrounded answer does not displace the first");
+        let best = best_per_requirement(
+            vec![
+                v(Verdict::Unclear, "", 2, 0.9),
+                v(Verdict::Met, "Insurer: PZU SA", 1, 0.8),
+            ],
+            &pages,
+        );
+        assert_eq!(
+            (best.len(), best[0].verdict, best[0].page),
+            (1, Verdict::Met, 1)
+        );
+        let ungrounded = best_per_requirement(
+            vec![
+                v(Verdict::Unclear, "", 2, 0.9),
+                v(Verdict::Met, "made up", 1, 1.0),
+            ],
+            &pages,
+        );
+        assert_eq!(
+            ungrounded[0].verdict,
+            Verdict::Unclear,
+            "an ungrounded answer does not displace the first"
+        );
     }
 }

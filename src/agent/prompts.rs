@@ -24,7 +24,10 @@ impl Prompts {
     /// Reads the prompt files from `dir` when it holds them, else the built-in copies.
     pub fn load(dir: Option<&Path>) -> std::io::Result<Self> {
         let (system, user) = match dir.filter(|d| d.join(SYSTEM).exists()) {
-            Some(d) => (std::fs::read_to_string(d.join(SYSTEM))?, std::fs::read_to_string(d.join(USER))?),
+            Some(d) => (
+                std::fs::read_to_string(d.join(SYSTEM))?,
+                std::fs::read_to_string(d.join(USER))?,
+            ),
             None => (BUILTIN_SYSTEM.to_owned(), BUILTIN_USER.to_owned()),
         };
         let mut h = Sha256::new();
@@ -32,7 +35,11 @@ impl Prompts {
         h.update([0]);
         h.update(user.as_bytes());
         let version = format!("sha256:{}", hex::encode(h.finalize()));
-        Ok(Self { system, user, version })
+        Ok(Self {
+            system,
+            user,
+            version,
+        })
     }
 
     /// The user prompt with every `{{name}}` replaced.

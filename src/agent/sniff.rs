@@ -23,9 +23,15 @@ impl FileKind {
     }
 
     pub fn from_content_type(content_type: &str) -> Option<Self> {
-        [FileKind::Pdf, FileKind::Png, FileKind::Jpeg, FileKind::Text, FileKind::Markdown]
-            .into_iter()
-            .find(|k| k.content_type() == content_type)
+        [
+            FileKind::Pdf,
+            FileKind::Png,
+            FileKind::Jpeg,
+            FileKind::Text,
+            FileKind::Markdown,
+        ]
+        .into_iter()
+        .find(|k| k.content_type() == content_type)
     }
 
     /// Images carry no text layer: they always go to a person.
@@ -54,7 +60,11 @@ pub fn sniff(head: &[u8]) -> Option<FileKind> {
     if text.trim().is_empty() || !plain(text) {
         return None;
     }
-    Some(if looks_like_markdown(text) { FileKind::Markdown } else { FileKind::Text })
+    Some(if looks_like_markdown(text) {
+        FileKind::Markdown
+    } else {
+        FileKind::Text
+    })
 }
 
 /// The valid UTF-8 of `head`, allowing one code point cut off at the end.
@@ -69,7 +79,8 @@ fn utf8_prefix(head: &[u8]) -> Option<&str> {
 }
 
 fn plain(text: &str) -> bool {
-    text.chars().all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t' | '\u{c}'))
+    text.chars()
+        .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t' | '\u{c}'))
 }
 
 /// Whether a whole stored file is text as [`sniff`] means it.
@@ -81,7 +92,11 @@ fn looks_like_markdown(text: &str) -> bool {
     text.starts_with("---\n")
         || text.lines().any(|l| {
             let l = l.trim_start();
-            l.starts_with("# ") || l.starts_with("## ") || l.starts_with("```") || l.starts_with("| ") || l.starts_with("- [")
+            l.starts_with("# ")
+                || l.starts_with("## ")
+                || l.starts_with("```")
+                || l.starts_with("| ")
+                || l.starts_with("- [")
         })
         || text.contains("](")
         || text.contains("[[")
@@ -96,7 +111,10 @@ mod tests {
         assert_eq!(sniff(b"%PDF-1.7\n..."), Some(FileKind::Pdf));
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0"), Some(FileKind::Png));
         assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(FileKind::Jpeg));
-        assert_eq!(sniff("Zaświadczenie o nadaniu NIP".as_bytes()), Some(FileKind::Text));
+        assert_eq!(
+            sniff("Zaświadczenie o nadaniu NIP".as_bytes()),
+            Some(FileKind::Text)
+        );
         assert_eq!(sniff(b"# NDA\n\nThe parties..."), Some(FileKind::Markdown));
         assert_eq!(sniff(b"PK\x03\x04 a zip or docx"), None);
         assert_eq!(sniff(b"MZ\x90\0 an exe"), None);

@@ -11,8 +11,12 @@ use std::sync::{Arc, RwLock};
 
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
-use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
+use tantivy::schema::{
+    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
+};
 use tantivy::{Index, IndexReader, TantivyDocument, Term};
 
 use crate::domain::document::DocumentType;
@@ -41,7 +45,7 @@ pub struct Guidance {
 
 /// One loaded vault: the protocols, the broken files, and the index over them.
 pub struct Vault {
-        pub set: ProtocolSet,
+    pub set: ProtocolSet,
     reader: IndexReader,
     fields: Fields,
     fingerprint: u64,
@@ -75,7 +79,10 @@ fn note_paths(dir: &Path) -> Result<Vec<PathBuf>, VaultError> {
         let entries = std::fs::read_dir(&d).map_err(|e| VaultError::Io(d.clone(), e))?;
         for entry in entries {
             let path = entry.map_err(|e| VaultError::Io(d.clone(), e))?.path();
-            let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+            let hidden = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
             if hidden {
                 continue;
             }
@@ -104,10 +111,32 @@ impl Vault {
     /// Reads and indexes every note under `dir`. Broken notes are kept in
     /// `set.errors` with their file name; the rest load.
     pub fn load(dir: &Path) -> Result<Self, VaultError> {
+        if !dir.is_dir() {
+            // No vault yet: nothing applies, every document goes to review, health says why.
+            let mut set = ProtocolSet::default();
+            set.errors.push(ProtocolError {
+                file: dir.display().to_string(),
+                reason: "the protocols folder does not exist".into(),
+            });
+            let (index, fields) = build_index(&set)?;
+            let reader = index.reader()?;
+            return Ok(Self {
+                set,
+                reader,
+                fields,
+                fingerprint: 0,
+                dir: dir.to_owned(),
+                loaded_at: crate::store::now(),
+            });
+        }
         let fingerprint = fingerprint(dir)?;
         let mut files = Vec::new();
         for path in note_paths(dir)? {
-            let name = path.strip_prefix(dir).unwrap_or(&path).display().to_string();
+            let name = path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
             match std::fs::read_to_string(&path) {
                 Ok(text) => files.push((name, text)),
                 Err(e) => files.push((name, format!("unreadable: {e}"))),
@@ -116,7 +145,14 @@ impl Vault {
         let set = ProtocolSet::from_files(files);
         let (index, fields) = build_index(&set)?;
         let reader = index.reader()?;
-        Ok(Self { set, reader, fields, fingerprint, dir: dir.to_owned(), loaded_at: crate::store::now() })
+        Ok(Self {
+            set,
+            reader,
+            fields,
+            fingerprint,
+            dir: dir.to_owned(),
+            loaded_at: crate::store::now(),
+        })
     }
 
     /// The protocol for `doc_type`, found through the index.
@@ -126,7 +162,9 @@ impl Vault {
             (Occur::Must, term(self.fields.doc_type, doc_type.as_str())),
         ]);
         let searcher = self.reader.searcher();
-        let hits = searcher.search(&query, &TopDocs::with_limit(1).order_by_score()).ok()?;
+        let hits = searcher
+            .search(&query, &TopDocs::with_limit(1).order_by_score())
+            .ok()?;
         let (_, address) = hits.first()?;
         let doc: TantivyDocument = searcher.doc(*address).ok()?;
         let id = doc.get_first(self.fields.protocol)?.as_str()?.to_owned();
@@ -142,11 +180,19 @@ impl Vault {
         }
         let should: Vec<(Occur, Box<dyn Query>)> = terms
             .iter()
-            .flat_map(|w| [(Occur::Should, term(self.fields.body, w)), (Occur::Should, term(self.fields.heading, w))])
+            .flat_map(|w| {
+                [
+                    (Occur::Should, term(self.fields.body, w)),
+                    (Occur::Should, term(self.fields.heading, w)),
+                ]
+            })
             .collect();
         let query = BooleanQuery::new(vec![
             (Occur::Must, term(self.fields.kind, "section")),
-            (Occur::Must, Box::new(BooleanQuery::new(should)) as Box<dyn Query>),
+            (
+                Occur::Must,
+                Box::new(BooleanQuery::new(should)) as Box<dyn Query>,
+            ),
         ]);
         let searcher = self.reader.searcher();
         let Ok(hits) = searcher.search(&query, &TopDocs::with_limit(8).order_by_score()) else {
@@ -155,9 +201,19 @@ impl Vault {
         let mut used = 0;
         let mut out = Vec::new();
         for (_, address) in hits {
-            let Ok(doc) = searcher.doc::<TantivyDocument>(address) else { continue };
-            let get = |f: Field| doc.get_first(f).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-            let g = Guidance { protocol: get(self.fields.protocol), heading: get(self.fields.heading), body: get(self.fields.body) };
+            let Ok(doc) = searcher.doc::<TantivyDocument>(address) else {
+                continue;
+            };
+            let get = |f: Field| {
+                doc.get_first(f)
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            };
+            let g = Guidance {
+                protocol: get(self.fields.protocol),
+                heading: get(self.fields.heading),
+                body: get(self.fields.body),
+            };
             let size = g.heading.len() + g.body.len();
             if used + size > budget_chars {
                 continue;
@@ -174,7 +230,10 @@ impl Vault {
 }
 
 fn term(field: Field, value: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
 }
 
 /// The document's most frequent meaningful words, folded like the index.
@@ -193,7 +252,11 @@ fn salient_words(text: &str, max: usize) -> Vec<String> {
 fn build_index(set: &ProtocolSet) -> Result<(Index, Fields), tantivy::TantivyError> {
     let mut schema = Schema::builder();
     let text = TextOptions::default()
-        .set_indexing_options(TextFieldIndexing::default().set_tokenizer(TOKENIZER).set_index_option(IndexRecordOption::WithFreqsAndPositions))
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
         .set_stored();
     let fields = Fields {
         kind: schema.add_text_field("kind", STRING | STORED),
@@ -226,16 +289,25 @@ fn build_index(set: &ProtocolSet) -> Result<(Index, Fields), tantivy::TantivyErr
             writer.add_document(doc)?;
         }
         for s in &p.sections {
-            let mut doc = TantivyDocument::default();
-            doc.add_text(fields.kind, "section");
-            doc.add_text(fields.protocol, &p.id);
-            doc.add_text(fields.heading, &s.heading);
-            doc.add_text(fields.body, &s.body);
-            writer.add_document(doc)?;
+            writer.add_document(section(fields, &p.id, s))?;
+        }
+    }
+    for note in &set.notes {
+        for s in &note.sections {
+            writer.add_document(section(fields, &note.file, s))?;
         }
     }
     writer.commit()?;
     Ok((index, fields))
+}
+
+fn section(fields: Fields, source: &str, s: &crate::domain::protocol::Section) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_text(fields.kind, "section");
+    doc.add_text(fields.protocol, source);
+    doc.add_text(fields.heading, &s.heading);
+    doc.add_text(fields.body, &s.body);
+    doc
 }
 
 /// The current vault, replaced whole when the folder changes.
@@ -249,24 +321,38 @@ impl Protocols {
     pub fn open(dir: &Path) -> Result<Self, VaultError> {
         let vault = Vault::load(dir)?;
         log_load(&vault);
-        Ok(Self { dir: dir.to_owned(), current: Arc::new(RwLock::new(Arc::new(vault))) })
+        Ok(Self {
+            dir: dir.to_owned(),
+            current: Arc::new(RwLock::new(Arc::new(vault))),
+        })
     }
 
     pub fn current(&self) -> Arc<Vault> {
-        self.current.read().expect("the vault lock is never poisoned").clone()
+        self.current
+            .read()
+            .expect("the vault lock is never poisoned")
+            .clone()
     }
 
     /// Re-reads the folder now.
     pub fn reload(&self) -> Result<Arc<Vault>, VaultError> {
         let vault = Arc::new(Vault::load(&self.dir)?);
         log_load(&vault);
-        *self.current.write().expect("the vault lock is never poisoned") = vault.clone();
+        *self
+            .current
+            .write()
+            .expect("the vault lock is never poisoned") = vault.clone();
         Ok(vault)
     }
 
     /// Re-reads the folder if a note was added, removed or changed.
     pub fn reload_if_changed(&self) -> Result<bool, VaultError> {
-        if fingerprint(&self.dir)? == self.current().fingerprint {
+        let now = if self.dir.is_dir() {
+            fingerprint(&self.dir)?
+        } else {
+            0
+        };
+        if now == self.current().fingerprint {
             return Ok(false);
         }
         self.reload()?;
@@ -298,15 +384,56 @@ mod tests {
         write(dir.path(), "nda.md", NDA);
         write(dir.path(), "insurance.md", INSURANCE);
         std::fs::create_dir(dir.path().join(".obsidian")).unwrap();
-        write(&dir.path().join(".obsidian"), "workspace.md", "not a protocol");
+        write(
+            &dir.path().join(".obsidian"),
+            "workspace.md",
+            "not a protocol",
+        );
         let vault = Vault::load(dir.path()).unwrap();
         assert!(vault.errors().is_empty(), "{:?}", vault.errors());
         let nda = DocumentType::parse("t", "nda").unwrap();
         assert_eq!(vault.protocol_for(&nda).unwrap().id, "client.nda");
-        assert!(vault.protocol_for(&DocumentType::parse("t", "passport").unwrap()).is_none());
-        let found = vault.guidance("Umowa o zachowaniu poufności. Podpisy stron: Jan Nowak, Anna Kowalska. Podpisy.", 10_000);
+        assert!(
+            vault
+                .protocol_for(&DocumentType::parse("t", "passport").unwrap())
+                .is_none()
+        );
+        let found = vault.guidance(
+            "Umowa o zachowaniu poufności. Podpisy stron: Jan Nowak, Anna Kowalska. Podpisy.",
+            10_000,
+        );
         assert_eq!(found[0].heading, "Signatures", "{found:?}");
-        assert!(vault.guidance("Podpisy podpisy", 10).is_empty(), "a tiny budget takes nothing");
+        assert!(
+            vault.guidance("Podpisy podpisy", 10).is_empty(),
+            "a tiny budget takes nothing"
+        );
+    }
+
+    #[test]
+    fn the_shipped_vault_covers_every_credential_type() {
+        let vault = Vault::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("protocols")).unwrap();
+        assert!(vault.errors().is_empty(), "{:?}", vault.errors());
+        for t in [
+            "business_registration",
+            "insurance_certificate",
+            "nda",
+            "tax_id_confirmation",
+            "professional_certificate",
+            "identity_confirmation",
+            "liability_insurance",
+            "expert_agreement",
+        ] {
+            let p = vault
+                .protocol_for(&DocumentType::parse("t", t).unwrap())
+                .unwrap_or_else(|| panic!("no protocol for {t}"));
+            assert!(!p.requirements.is_empty());
+        }
+        assert!(
+            vault.set.notes.len() >= 3,
+            "the knowledge notes are guidance"
+        );
+        let found = vault.guidance("Polisa OC wystawiona przez PZU SA, ubezpieczyciel", 5_000);
+        assert!(found.iter().any(|g| g.heading == "Insurers"), "{found:?}");
     }
 
     #[test]
@@ -315,7 +442,11 @@ mod tests {
         write(dir.path(), "nda.md", NDA);
         let protocols = Protocols::open(dir.path()).unwrap();
         assert!(!protocols.reload_if_changed().unwrap());
-        write(dir.path(), "broken.md", "---\nid: x\n---\n");
+        write(
+            dir.path(),
+            "broken.md",
+            "---\nid: x\napplies_to: [nda]\n---\n",
+        );
         assert!(protocols.reload_if_changed().unwrap());
         let vault = protocols.current();
         assert_eq!(vault.set.protocols.len(), 1);

@@ -82,6 +82,8 @@ pub enum DocumentStatus {
     Rejected,
     /// Waiting for a person in the review queue.
     Review,
+    /// Was approved; its validity ended.
+    Expired,
 }
 
 impl DocumentStatus {

@@ -143,6 +143,58 @@ fn sections(body: &str, title: &str, links: &mut Vec<String>) -> Vec<Section> {
     out
 }
 
+/// A vault note that is not a protocol: knowledge the agent can retrieve as guidance.
+#[derive(Clone, Debug)]
+pub struct GuidanceNote {
+    pub file: String,
+    pub title: String,
+    pub sections: Vec<Section>,
+}
+
+/// What a note in the vault is.
+#[derive(Clone, Debug)]
+pub enum Note {
+    Protocol(Protocol),
+    Guidance(GuidanceNote),
+}
+
+/// Reads one vault note. A note whose front matter has `requirements` or
+/// `applies_to` is a protocol and must be valid; any other note is guidance.
+pub fn parse_note(file: &str, text: &str) -> Result<Note, ProtocolError> {
+    let fail = |reason: String| ProtocolError {
+        file: file.to_owned(),
+        reason,
+    };
+    let protocol_like = match split_front_matter(text) {
+        Some((front, _)) => {
+            let value: yaml_serde::Value =
+                yaml_serde::from_str(front).map_err(|e| fail(format!("front matter: {e}")))?;
+            value.get("requirements").is_some() || value.get("applies_to").is_some()
+        }
+        None => false,
+    };
+    if protocol_like {
+        return parse(file, text).map(Note::Protocol);
+    }
+    let body = split_front_matter(text).map_or(text, |(_, body)| body);
+    let fallback = file
+        .trim_end_matches(".md")
+        .rsplit('/')
+        .next()
+        .unwrap_or(file)
+        .to_owned();
+    let title = body
+        .lines()
+        .find_map(|l| l.strip_prefix("# ").map(|t| t.trim().to_owned()))
+        .unwrap_or(fallback);
+    let sections = sections(body, &title, &mut Vec::new());
+    Ok(Note::Guidance(GuidanceNote {
+        file: file.to_owned(),
+        title,
+        sections,
+    }))
+}
+
 /// Parses one protocol file; `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Protocol, ProtocolError> {
     let fail = |reason: String| ProtocolError {
@@ -228,6 +280,8 @@ pub fn parse(file: &str, text: &str) -> Result<Protocol, ProtocolError> {
 #[derive(Clone, Debug, Default)]
 pub struct ProtocolSet {
     pub protocols: Vec<Protocol>,
+    /// The vault's other notes, retrievable as guidance.
+    pub notes: Vec<GuidanceNote>,
     pub errors: Vec<ProtocolError>,
 }
 
@@ -238,8 +292,12 @@ impl ProtocolSet {
         let mut set = Self::default();
         let mut by_type: BTreeMap<DocumentType, String> = BTreeMap::new();
         for (file, text) in files {
-            let protocol = match parse(&file, &text) {
-                Ok(p) => p,
+            let protocol = match parse_note(&file, &text) {
+                Ok(Note::Protocol(p)) => p,
+                Ok(Note::Guidance(note)) => {
+                    set.notes.push(note);
+                    continue;
+                }
                 Err(e) => {
                     set.errors.push(e);
                     continue;
@@ -314,7 +372,10 @@ mod tests {
     #[test]
     fn broken_files_are_reported_by_name_and_the_rest_load() {
         let cases = [
-            ("no-front.md", "# Just a note".to_owned()),
+            (
+                "no-front.md",
+                "---\nrequirements: []\n---\n# A protocol without id".to_owned(),
+            ),
             ("bad-yaml.md", "---\nid: [unclosed\n---\n".to_owned()),
             (
                 "bad-check.md",
@@ -367,5 +428,23 @@ mod tests {
         );
         let t = DocumentType::parse("t", "insurance_certificate").unwrap();
         assert_eq!(set.for_type(&t).unwrap().file, "good.md");
+    }
+
+    #[test]
+    fn notes_that_are_not_protocols_become_guidance() {
+        let set = ProtocolSet::from_files([
+            (
+                "knowledge/Insurers.md".to_owned(),
+                "# Insurers\nPZU, Warta and Allianz issue most certificates.\n".to_owned(),
+            ),
+            (
+                "daily.md".to_owned(),
+                "---\ntags: [daily]\n---\nMet the client.\n".to_owned(),
+            ),
+        ]);
+        assert!(set.errors.is_empty() && set.protocols.is_empty());
+        assert_eq!(set.notes.len(), 2);
+        assert_eq!(set.notes[0].title, "Insurers");
+        assert_eq!(set.notes[1].title, "daily");
     }
 }

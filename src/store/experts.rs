@@ -240,77 +240,90 @@ impl Store {
         actor: &Actor,
     ) -> Result<VettingOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
-        let mut expert = fetch(&mut tx, self.backend, id, true)
-            .await?
-            .ok_or_else(|| StoreError::not_found("expert", id))?;
-        let change = decide_vetting(expert.profile.vetting, action, actor, reason)?;
-        expert.profile.vetting = change.to;
-        write_profile(&mut tx, id, &expert.profile, false).await?;
-        let entry = AuditEntry {
-            entity: EntityKind::Expert,
-            entity_id: id.to_string(),
-            actor,
-            action: action.as_str(),
-            from: Some(change.from.as_str()),
-            to: Some(change.to.as_str()),
-            reason: change.reason.as_ref().map(Reason::as_str),
-            details: serde_json::json!({}),
-        };
-        audit::append(&mut tx, entry, now()).await?;
-        let cascaded = if change.loses_access() {
-            self.cascade_loss_of_vetting(&mut tx, id, &change).await?
-        } else {
-            Vec::new()
-        };
+        let outcome = apply_vetting(&mut tx, self.backend, id, action, reason, actor).await?;
         tx.commit().await?;
         self.wake_outbox();
-        expert.load = expert.load.saturating_sub(
-            cascaded
-                .iter()
-                .filter(|(_, t)| t.to == ProjectState::Matching)
-                .count() as u32,
-        );
-        Ok(VettingOutcome {
-            expert,
-            change,
-            cascaded,
-        })
+        Ok(outcome)
     }
+}
 
-    async fn cascade_loss_of_vetting(
-        &self,
-        conn: &mut AnyConnection,
-        expert: ContactId,
-        change: &VettingChange,
-    ) -> Result<Vec<(ProjectId, Transition)>, StoreError> {
-        let why = format!(
-            "expert {}: {}",
-            change.to,
-            change
-                .reason
-                .as_ref()
-                .map_or("no reason given", Reason::as_str)
-        );
-        let reason = Reason::parse(&why).map_err(|e| StoreError::Corrupt(e.message))?;
-        let mut out = Vec::new();
-        for id in projects::ids_held_by(conn, expert).await? {
-            let mut project = projects::fetch_for_update(conn, self.backend, id).await?;
-            let command = match project.state {
-                ProjectState::Active => Command::Block {
-                    reason: reason.clone(),
-                },
-                ProjectState::Offered => Command::WithdrawOffer {
-                    reason: Some(reason.clone()),
-                },
-                _ => continue,
-            };
-            let done =
-                projects::run_command(conn, self.backend, &mut project, command, &Actor::Agent)
-                    .await?;
-            out.extend(done.into_iter().map(|t| (id, t)));
-        }
-        Ok(out)
+/// Moves an expert through vetting inside the caller's transaction. Losing
+/// vetted status blocks every active project of theirs (revoking access) and
+/// withdraws open offers.
+pub(crate) async fn apply_vetting(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    id: ContactId,
+    action: VettingAction,
+    reason: Option<Reason>,
+    actor: &Actor,
+) -> Result<VettingOutcome, StoreError> {
+    let mut expert = fetch(conn, backend, id, true)
+        .await?
+        .ok_or_else(|| StoreError::not_found("expert", id))?;
+    let change = decide_vetting(expert.profile.vetting, action, actor, reason)?;
+    expert.profile.vetting = change.to;
+    write_profile(conn, id, &expert.profile, false).await?;
+    let entry = AuditEntry {
+        entity: EntityKind::Expert,
+        entity_id: id.to_string(),
+        actor,
+        action: action.as_str(),
+        from: Some(change.from.as_str()),
+        to: Some(change.to.as_str()),
+        reason: change.reason.as_ref().map(Reason::as_str),
+        details: serde_json::json!({}),
+    };
+    audit::append(conn, entry, now()).await?;
+    let cascaded = if change.loses_access() {
+        cascade_loss_of_vetting(conn, backend, id, &change).await?
+    } else {
+        Vec::new()
+    };
+    let withdrawn = cascaded
+        .iter()
+        .filter(|(_, t)| t.to == ProjectState::Matching)
+        .count() as u32;
+    expert.load = expert.load.saturating_sub(withdrawn);
+    Ok(VettingOutcome {
+        expert,
+        change,
+        cascaded,
+    })
+}
+
+async fn cascade_loss_of_vetting(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    expert: ContactId,
+    change: &VettingChange,
+) -> Result<Vec<(ProjectId, Transition)>, StoreError> {
+    let why = format!(
+        "expert {}: {}",
+        change.to,
+        change
+            .reason
+            .as_ref()
+            .map_or("no reason given", Reason::as_str)
+    );
+    let reason = Reason::parse(&why).map_err(|e| StoreError::Corrupt(e.message))?;
+    let mut out = Vec::new();
+    for id in projects::ids_held_by(conn, expert).await? {
+        let mut project = projects::fetch_for_update(conn, backend, id).await?;
+        let command = match project.state {
+            ProjectState::Active => Command::Block {
+                reason: reason.clone(),
+            },
+            ProjectState::Offered => Command::WithdrawOffer {
+                reason: Some(reason.clone()),
+            },
+            _ => continue,
+        };
+        let done =
+            projects::run_command(conn, backend, &mut project, command, &Actor::Agent).await?;
+        out.extend(done.into_iter().map(|t| (id, t)));
     }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -626,10 +626,9 @@ impl Store {
             .collect())
     }
 
-    /// Approves or rejects one required document (steps 7 and 8). Approving the
-    /// last one activates a project in credentialing and grants access; a
-    /// rejection of an approved document blocks an active project. All in one
-    /// transaction, with the board checklist ticked through the outbox.
+    /// Approves or rejects one required document by hand (steps 7 and 8).
+    /// Approving the last one activates a project in credentialing and grants
+    /// access; a rejection of an approved document blocks an active project.
     pub async fn decide_document(
         &self,
         id: ProjectId,
@@ -640,67 +639,16 @@ impl Store {
     ) -> Result<DocumentOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
         let mut project = fetch_for_update(&mut tx, self.backend, id).await?;
-        if !project.required_documents.contains(doc_type) {
-            let required: Vec<&str> = project
-                .required_documents
-                .iter()
-                .map(DocumentType::as_str)
-                .collect();
-            return Err(StoreError::not_found(
-                "required document",
-                format!(
-                    "`{doc_type}` (this project requires: {})",
-                    if required.is_empty() {
-                        "none".into()
-                    } else {
-                        required.join(", ")
-                    }
-                ),
-            ));
-        }
-        if project.state.is_terminal() {
-            return Err(StoreError::Conflict(format!(
-                "the project is `{}`; its documents are final",
-                project.state
-            )));
-        }
-        let at = now();
-        let status = decision.status();
-        sqlx::query(
-            "UPDATE project_documents SET status = $1, decided_by = $2, comment = $3, decided_at = $4 WHERE project_id = $5 AND doc_type = $6",
-        )
-        .bind(status.as_str())
-        .bind(actor.label().to_owned())
-        .bind(comment.map(str::to_owned))
-        .bind(ts(at))
-        .bind(id.to_string())
-        .bind(doc_type.to_string())
-        .execute(&mut *tx)
-        .await?;
-        let action = match decision {
-            Decision::Approve => "approve_document",
-            Decision::Reject => "reject_document",
-        };
-        let entry = AuditEntry {
-            reason: comment,
-            ..AuditEntry::change(EntityKind::Project, id, actor, action)
-        }
-        .with_details(serde_json::json!({ "document": doc_type, "status": status }));
-        audit::append(&mut tx, entry, at).await?;
-        let tick = Effect::BoardCheckDocument {
-            document: doc_type.clone(),
-            approved: decision == Decision::Approve,
-        };
-        bump_version(&mut tx, &mut project, at).await?;
-        outbox::enqueue(
+        let transitions = decide_required_document(
             &mut tx,
-            id,
-            project.version,
-            std::slice::from_ref(&tick),
-            at,
+            self.backend,
+            &mut project,
+            doc_type,
+            decision.status(),
+            comment,
+            actor,
         )
         .await?;
-        let transitions = run_automatic(&mut tx, self.backend, &mut project).await?;
         let document = required_documents(&mut tx, id)
             .await?
             .into_iter()
@@ -825,4 +773,90 @@ fn duration_text(d: std::time::Duration) -> String {
         s if s >= 60 => format!("{} min", s / 60),
         s => format!("{s} s"),
     }
+}
+
+/// Sets the status of one required document of `project` (approved, rejected,
+/// or the state of its verification), in the caller's transaction: the audit
+/// event, the board checklist tick through the outbox, and whatever automatic
+/// transition follows (activation once nothing is outstanding, a block when an
+/// approved credential is withdrawn).
+pub(crate) async fn decide_required_document(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    project: &mut Project,
+    doc_type: &DocumentType,
+    status: DocumentStatus,
+    comment: Option<&str>,
+    actor: &Actor,
+) -> Result<Vec<Transition>, StoreError> {
+    if !project.required_documents.contains(doc_type) {
+        let required: Vec<&str> = project
+            .required_documents
+            .iter()
+            .map(DocumentType::as_str)
+            .collect();
+        let listed = if required.is_empty() {
+            "none".to_owned()
+        } else {
+            required.join(", ")
+        };
+        return Err(StoreError::not_found(
+            "required document",
+            format!("`{doc_type}` (this project requires: {listed})"),
+        ));
+    }
+    if project.state.is_terminal() {
+        return Err(StoreError::Conflict(format!(
+            "the project is `{}`; its documents are final",
+            project.state
+        )));
+    }
+    let at = now();
+    sqlx::query("DELETE FROM project_documents WHERE project_id = $1 AND doc_type = $2")
+        .bind(project.id.to_string())
+        .bind(doc_type.to_string())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO project_documents (project_id, doc_type, status, decided_by, comment, decided_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(project.id.to_string())
+    .bind(doc_type.to_string())
+    .bind(status.as_str())
+    .bind(actor.label().to_owned())
+    .bind(comment.map(str::to_owned))
+    .bind(ts(at))
+    .execute(&mut *conn)
+    .await?;
+    let action = match status {
+        DocumentStatus::Approved => "approve_document",
+        DocumentStatus::Rejected => "reject_document",
+        DocumentStatus::Expired => "expire_document",
+        _ => "document_status",
+    };
+    let entry = AuditEntry {
+        reason: comment,
+        ..AuditEntry::change(EntityKind::Project, project.id, actor, action)
+    }
+    .with_details(serde_json::json!({ "document": doc_type, "status": status }));
+    audit::append(conn, entry, at).await?;
+    bump_version(conn, project, at).await?;
+    if matches!(
+        status,
+        DocumentStatus::Approved | DocumentStatus::Rejected | DocumentStatus::Expired
+    ) {
+        let tick = Effect::BoardCheckDocument {
+            document: doc_type.clone(),
+            approved: status == DocumentStatus::Approved,
+        };
+        outbox::enqueue(
+            conn,
+            project.id,
+            project.version,
+            std::slice::from_ref(&tick),
+            at,
+        )
+        .await?;
+    }
+    run_automatic(conn, backend, project).await
 }

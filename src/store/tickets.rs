@@ -102,6 +102,33 @@ async fn insert_message(
     Ok(message)
 }
 
+/// Opens a ticket with its first message inside the caller's transaction.
+pub(crate) async fn open_ticket(
+    conn: &mut AnyConnection,
+    project: ProjectId,
+    subject: String,
+    body: String,
+    actor: &Actor,
+) -> Result<TicketId, StoreError> {
+    let at = now();
+    let id = TicketId::new();
+    sqlx::query(
+        "INSERT INTO tickets (id, project_id, subject, status, opened_by, created_at, updated_at) VALUES ($1, $2, $3, 'open', $4, $5, $5)",
+    )
+    .bind(id.to_string())
+    .bind(project.to_string())
+    .bind(subject)
+    .bind(actor.label().to_owned())
+    .bind(ts(at))
+    .execute(&mut *conn)
+    .await?;
+    insert_message(conn, id, body, actor, at).await?;
+    let entry = AuditEntry::change(EntityKind::Ticket, id, actor, "open")
+        .with_details(serde_json::json!({ "project_id": project }));
+    audit::append(conn, entry, at).await?;
+    Ok(id)
+}
+
 async fn fetch(
     conn: &mut AnyConnection,
     project: ProjectId,
@@ -138,23 +165,8 @@ impl Store {
         body: String,
         actor: &Actor,
     ) -> Result<Ticket, StoreError> {
-        let at = now();
-        let id = TicketId::new();
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO tickets (id, project_id, subject, status, opened_by, created_at, updated_at) VALUES ($1, $2, $3, 'open', $4, $5, $5)",
-        )
-        .bind(id.to_string())
-        .bind(project.to_string())
-        .bind(subject)
-        .bind(actor.label().to_owned())
-        .bind(ts(at))
-        .execute(&mut *tx)
-        .await?;
-        insert_message(&mut tx, id, body, actor, at).await?;
-        let entry = AuditEntry::change(EntityKind::Ticket, id, actor, "open")
-            .with_details(serde_json::json!({ "project_id": project }));
-        audit::append(&mut tx, entry, at).await?;
+        let id = open_ticket(&mut tx, project, subject, body, actor).await?;
         let ticket = fetch(&mut tx, project, id).await?;
         tx.commit().await?;
         Ok(ticket)

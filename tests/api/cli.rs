@@ -152,6 +152,7 @@ fn serve_answers_health_with_no_configuration() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let body = rt.block_on(async {
         for _ in 0..100 {
+            ssot::init_tls();
             if let Ok(r) = reqwest::get(&url).await {
                 return r.text().await.unwrap();
             }

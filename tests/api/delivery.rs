@@ -245,6 +245,7 @@ on_both_backends! {
         let (a, base_a) = serve_process(&db.url, dir.path());
         let (b, base_b) = serve_process(&db.url, dir.path());
         let _guard = Killed(vec![a, b]);
+        ssot::init_tls();
         let http = reqwest::Client::new();
         for base in [&base_a, &base_b] {
             let mut up = false;

@@ -199,6 +199,7 @@ pub async fn spawn_app_full(
         .await
         .unwrap()
         .secret;
+    ssot::init_tls();
     TestApp {
         base,
         http: reqwest::Client::new(),
