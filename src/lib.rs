@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod blobs;
 pub mod config;
 pub mod connectors;
 pub mod demo;
@@ -17,6 +18,7 @@ pub mod telemetry;
 pub mod verify_cmd;
 
 use std::future::Future;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -25,31 +27,48 @@ use tokio_util::sync::CancellationToken;
 use config::Settings;
 use connectors::Connectors;
 use http::{AppState, HttpLimits};
+use agent::Agent;
+use agent::vault::Protocols;
+use blobs::BlobStore;
 use jobs::delivery::Delivery;
+use jobs::verification::{Verifier, VerifierConfig};
 use store::{Store, StoreError, redact_url};
 
+/// Why the hub could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("{0}")]
+    Files(String),
+}
+
 /// A hub ready to serve: configuration checked, database open and migrated,
-/// connectors chosen.
+/// protocols indexed, connectors chosen.
 #[derive(Clone, Debug)]
 pub struct App {
     pub store: Store,
+    pub agent: Agent,
+    pub blobs: BlobStore,
     settings: Settings,
     connectors: Connectors,
 }
 
 impl App {
-    /// Opens (creating on first start) and migrates the configured database;
-    /// connectors are the built-in ones until [`App::with_connectors`].
-    pub async fn open(settings: Settings) -> Result<Self, StoreError> {
+    /// Opens (creating on first start) and migrates the configured database,
+    /// and loads the protocol vault; connectors are the built-in ones until
+    /// [`App::with_connectors`].
+    pub async fn open(settings: Settings) -> Result<Self, StartError> {
         init_tls();
         tracing::info!(database = %redact_url(&settings.database_url), "opening database");
         let store = Store::open(&settings.database_url, &settings.pool()).await?;
+        let blobs = BlobStore::open(&settings.documents_dir)
+            .map_err(|e| StartError::Files(format!("documents folder {}: {e}", settings.documents_dir.display())))?;
+        let agent = verify_cmd::agent(&settings, &settings.protocols_dir).map_err(StartError::Files)?;
         let connectors = Connectors::builtin(&store);
-        Ok(Self {
-            store,
-            settings,
-            connectors,
-        })
+        Ok(Self { store, agent, blobs, settings, connectors })
     }
 
     pub fn with_connectors(mut self, connectors: Connectors) -> Self {
@@ -63,12 +82,16 @@ impl App {
 
     /// A delivery worker for this app's outbox, named `owner` in leases.
     pub fn delivery(&self, owner: &str) -> Delivery {
-        Delivery::new(
-            self.store.clone(),
-            self.connectors.clone(),
-            self.settings.delivery(),
-            owner,
-        )
+        Delivery::new(self.store.clone(), self.connectors.clone(), self.settings.delivery(), owner)
+    }
+
+    /// A verification worker for this app's documents, named `owner` in leases.
+    pub fn verifier(&self, owner: &str) -> Verifier {
+        let config = VerifierConfig {
+            lease: Duration::from_secs(self.settings.verification_lease_secs),
+            poll: Duration::from_millis(self.settings.outbox_poll_ms),
+        };
+        Verifier::new(self.store.clone(), self.blobs.clone(), self.agent.clone(), config, owner)
     }
 
     pub fn router(&self) -> axum::Router {
@@ -76,22 +99,20 @@ impl App {
             max_body_bytes: self.settings.max_body_bytes,
             request_timeout: self.settings.request_timeout(),
         };
-        http::router(
-            AppState {
-                store: self.store.clone(),
-            },
-            limits,
-        )
+        let state = AppState {
+            store: self.store.clone(),
+            agent: self.agent.clone(),
+            blobs: self.blobs.clone(),
+            upload_max_bytes: self.settings.upload_max_bytes,
+            expiry_warning_days: self.settings.expiry_warning_days,
+        };
+        http::router(state, limits)
     }
 
-    /// Serves on `listener`, with the outbox workers and the scheduler running
-    /// beside it, until `shutdown` completes; then lets in-flight requests and
-    /// deliveries finish and closes the database.
-    pub async fn serve(
-        self,
-        listener: TcpListener,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    /// Serves on `listener`, with the outbox and verification workers, the
+    /// scheduler and the protocol watcher running beside it, until `shutdown`
+    /// completes; then lets in-flight work finish and closes the database.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let addr = listener.local_addr()?;
         let cancel = CancellationToken::new();
         let mut jobs = JoinSet::new();
@@ -100,21 +121,38 @@ impl App {
             let worker = self.delivery(&format!("{instance}-w{i}"));
             jobs.spawn(worker.run(self.store.outbox_signal(), cancel.clone()));
         }
-        jobs.spawn(jobs::scheduler::run(
-            self.store.clone(),
-            self.settings.scheduler(),
-            cancel.clone(),
-        ));
-        tracing::info!(%addr, database = self.store.backend().name(), workers = self.settings.outbox_workers, connectors = ?self.connectors,
+        for i in 0..self.settings.verification_workers {
+            let worker = self.verifier(&format!("{instance}-v{i}"));
+            jobs.spawn(worker.run(self.store.verification_signal(), cancel.clone()));
+        }
+        jobs.spawn(jobs::scheduler::run(self.store.clone(), self.settings.scheduler(), cancel.clone()));
+        let expiry = Duration::from_secs(self.settings.expiry_check_interval_secs);
+        jobs.spawn(jobs::credentials::run(self.store.clone(), expiry, cancel.clone()));
+        jobs.spawn(watch_protocols(self.agent.protocols().clone(), cancel.clone()));
+        tracing::info!(%addr, database = self.store.backend().name(), workers = self.settings.outbox_workers,
+            model = self.agent.model().unwrap_or("none"), connectors = ?self.connectors,
             "SSoT-Lite listening on http://{addr}/api/v1/health");
-        let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;
         cancel.cancel();
         while jobs.join_next().await.is_some() {}
         self.store.close().await;
         tracing::info!("stopped");
         served
+    }
+}
+
+/// Re-indexes the protocol vault whenever a note changes (checked every 5 s).
+async fn watch_protocols(protocols: Protocols, cancel: CancellationToken) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            _ = ticks.tick() => {
+                if let Err(error) = protocols.reload_if_changed() {
+                    tracing::warn!(%error, "protocol vault could not be re-read");
+                }
+            }
+        }
     }
 }
 

@@ -148,8 +148,22 @@ pub struct Document {
     pub sha256: String,
     pub status: DocumentStatus,
     pub uploaded_by: String,
+    /// When the credential stops being valid, as verification read it.
+    #[serde(with = "super::dates::iso_date::option")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub expires_on: Option<time::Date>,
+    /// Who decided it (`agent` or a person from the review queue), and their comment.
+    pub decided_by: Option<String>,
+    pub decision_comment: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+impl Document {
+    /// Waiting for, or undergoing, verification.
+    pub fn pending(&self) -> bool {
+        self.status == DocumentStatus::Queued
+    }
 }
 
 /// Parses a list of required document types, refusing duplicates.

@@ -12,7 +12,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Path};
 use super::projects::visible_project;
 use super::views::{ProjectView, TransitionView};
-use crate::domain::document::{Decision, DocumentType, RequiredDocument};
+use crate::domain::document::{Decision, Document, DocumentSubject, DocumentType, RequiredDocument};
 use crate::domain::ids::ProjectId;
 use crate::domain::validation::{ValidationErrors, optional_text};
 
@@ -22,16 +22,26 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(decide_document))
 }
 
-/// The documents the project requires and where each stands.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ProjectDocuments {
+    /// Each required document type and where it stands.
+    required: Vec<RequiredDocument>,
+    /// Every upload for the project, oldest first.
+    uploaded: Vec<Document>,
+}
+
+/// The documents the project requires, where each stands, and the uploads.
 #[utoipa::path(get, path = "/projects/{id}/documents", tag = "credentialing", params(("id" = ProjectId, Path)),
-    responses((status = 200, body = Vec<RequiredDocument>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = ProjectDocuments), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 async fn list_documents(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<ProjectId>,
-) -> Result<Json<Vec<RequiredDocument>>, ApiError> {
+) -> Result<Json<ProjectDocuments>, ApiError> {
     visible_project(&state, &caller, id).await?;
-    Ok(Json(state.store.project_documents(id).await?))
+    let required = state.store.project_documents(id).await?;
+    let uploaded = state.store.documents_of(DocumentSubject::Project(id)).await?;
+    Ok(Json(ProjectDocuments { required, uploaded }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -77,6 +77,11 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "conflict", message)
     }
 
+        /// A server-side failure (disk, index): logged, shown as an opaque 500.
+    pub fn internal_io(error: &dyn std::fmt::Display) -> Self {
+        Self::internal(error)
+    }
+
     fn internal(error: &dyn std::fmt::Display) -> Self {
         tracing::error!(%error, "request failed");
         Self::new(

@@ -8,6 +8,7 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::extract::Json;
+use crate::domain::protocol::ProtocolError;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(health))
@@ -15,12 +16,22 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Serialize, utoipa::ToSchema)]
 struct Health {
-    /// `ok`, or `degraded` when the database does not answer.
+    /// `ok`; `degraded` when the database does not answer or a protocol note is broken.
     status: &'static str,
     version: &'static str,
     /// `sqlite` or `postgres`.
     database: &'static str,
     database_ok: bool,
+    protocols: ProtocolHealth,
+    /// The model the agent asks, or `null` (deterministic checks only).
+    model: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ProtocolHealth {
+    loaded: usize,
+    /// Protocol notes that could not be used, with the reason.
+    broken: Vec<ProtocolError>,
 }
 
 #[utoipa::path(get, path = "/health", tag = "health",
@@ -38,11 +49,16 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+        let vault = state.agent.protocols().current();
+    let protocols = ProtocolHealth { loaded: vault.set.protocols.len(), broken: vault.errors().to_vec() };
+    let healthy = database_ok && protocols.broken.is_empty();
     let body = Health {
-        status: if database_ok { "ok" } else { "degraded" },
+        status: if healthy { "ok" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),
         database: state.store.backend().name(),
         database_ok,
+        protocols,
+        model: state.agent.model().map(str::to_owned),
     };
     (status, Json(body))
 }

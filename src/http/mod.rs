@@ -5,6 +5,7 @@
 mod admin;
 mod contacts;
 mod credentialing;
+mod documents;
 pub mod error;
 mod experts;
 mod extract;
@@ -32,6 +33,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::agent::Agent;
+use crate::blobs::BlobStore;
 use crate::store::Store;
 use error::ApiError;
 
@@ -39,6 +42,10 @@ use error::ApiError;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
+    pub agent: Agent,
+    pub blobs: BlobStore,
+    pub upload_max_bytes: u64,
+    pub expiry_warning_days: u32,
 }
 
 /// Limits applied to every request.
@@ -93,6 +100,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(tasks::router())
         .merge(tickets::router())
         .merge(credentialing::router())
+        .merge(documents::router(state.upload_max_bytes))
         .merge(records::router())
         .merge(admin::router());
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -2,8 +2,10 @@
 //! sweeps (offer expiry). Each job is a loop around a `step` that tests can
 //! call directly to drain a queue deterministically.
 
+pub mod credentials;
 pub mod delivery;
 pub mod scheduler;
+pub mod verification;
 
 use std::time::Duration;
 

@@ -7,6 +7,7 @@ mod audit;
 mod builtin;
 mod codec;
 mod contacts;
+mod documents;
 mod error;
 mod experts;
 mod outbox;
@@ -28,6 +29,7 @@ pub use builtin::{
 };
 pub use codec::now;
 pub use error::StoreError;
+pub use documents::{DecisionOutcome, EXPERT_CREDENTIALS, NewDocument, ReviewItem};
 pub use outbox::Settlement;
 pub use outbox::{OutboxEntry, OutboxStatus};
 pub use projects::{DocumentOutcome, ProjectFilter, ProjectRef, TransitionOutcome};
@@ -88,6 +90,8 @@ pub struct Store {
     /// Woken after a commit that queued side effects, so idle delivery workers
     /// of this process start at once instead of at their next poll.
     outbox_signal: Arc<Notify>,
+    /// Woken after an upload, for idle verification workers.
+    verification_signal: Arc<Notify>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -123,6 +127,7 @@ impl Store {
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
             outbox_signal: Arc::new(Notify::new()),
+            verification_signal: Arc::new(Notify::new()),
         })
     }
 
@@ -145,6 +150,11 @@ impl Store {
     /// Fires when this process queued new side effects.
     pub fn outbox_signal(&self) -> Arc<Notify> {
         self.outbox_signal.clone()
+    }
+
+    /// Fires when a document was uploaded in this process.
+    pub fn verification_signal(&self) -> Arc<Notify> {
+        self.verification_signal.clone()
     }
 
     fn wake_outbox(&self) {

@@ -140,8 +140,9 @@ pub struct TestApp {
     /// The app as served, to make more workers.
     pub app: App,
     stop: Option<oneshot::Sender<()>>,
-    /// Kept so the database outlives the server.
+    /// Kept so the database and the stored files outlive the server.
     _db: TestDb,
+    _files: tempfile::TempDir,
 }
 
 impl Drop for TestApp {
@@ -168,10 +169,13 @@ pub async fn spawn_app_full(
     tweak: impl FnOnce(&mut Settings),
     connectors: impl FnOnce(&Store) -> Connectors,
 ) -> TestApp {
+        let files = tempfile::tempdir().expect("a temporary directory");
     let mut settings = Settings {
         database_url: db.url.clone(),
         db_max_connections: 5,
         outbox_workers: 0,
+        verification_workers: 0,
+        documents_dir: files.path().join("documents"),
         ..Settings::default()
     };
     tweak(&mut settings);
@@ -210,6 +214,7 @@ pub async fn spawn_app_full(
         app: handle,
         stop: Some(stop),
         _db: db,
+        _files: files,
     }
 }
 

@@ -1,0 +1,371 @@
+//! Credentialing documents: uploads (streamed to storage, typed by their bytes,
+//! deduplicated by hash, queued for the agent), reports, the human review
+//! queue, expiring credentials and the protocol vault.
+
+use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Caller, Json, Path, Query};
+use super::projects::visible_project;
+use super::views::TransitionView;
+use crate::agent::sniff::{FileKind, is_text, sniff};
+use crate::blobs::Received;
+use crate::domain::access;
+use crate::domain::actor::Role;
+use crate::domain::document::{Decision, Document, DocumentSubject, DocumentType};
+use crate::domain::ids::{ContactId, DocumentId, ProjectId};
+use crate::domain::protocol::ProtocolError;
+use crate::domain::validation::{ValidationErrors, optional_text};
+use crate::domain::verification::Report;
+use crate::store::{EXPERT_CREDENTIALS, NewDocument, ReviewItem};
+
+/// The document routes; uploads may be as large as `upload_max_bytes`.
+pub fn router(upload_max_bytes: u64) -> OpenApiRouter<AppState> {
+    // Multipart framing adds a little to the file itself.
+    let body_limit = usize::try_from(upload_max_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(upload_project_document))
+        .routes(routes!(upload_expert_document, expert_documents))
+        .layer(DefaultBodyLimit::max(body_limit));
+    OpenApiRouter::new()
+        .merge(uploads)
+        .routes(routes!(get_document))
+        .routes(routes!(review_queue))
+        .routes(routes!(decide_review))
+        .routes(routes!(expiring))
+        .routes(routes!(list_protocols, reindex_protocols))
+}
+
+/// A document and, once verified, the agent's report.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DocumentView {
+    pub document: Document,
+    pub report: Option<Report>,
+}
+
+fn multipart_error(e: MultipartError) -> ApiError {
+    match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the upload is too large"),
+        _ => ApiError::bad_request(format!("malformed multipart body: {}", e.body_text())),
+    }
+}
+
+impl From<MultipartRejection> for ApiError {
+    fn from(r: MultipartRejection) -> Self {
+        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", format!("send the file as multipart/form-data: {}", r.body_text()))
+    }
+}
+
+/// The fields of an upload: `type` (a document type id) and `file`.
+struct Upload {
+    doc_type: String,
+    filename: String,
+    received: Received,
+}
+
+/// Streams the multipart body: the file goes to a temporary file as it
+/// arrives, never held whole in memory, and is refused past the size limit.
+async fn receive(state: &AppState, mut multipart: Multipart) -> Result<Upload, ApiError> {
+    let limit = state.upload_max_bytes;
+    let (mut doc_type, mut file, mut filename) = (None, None::<Received>, String::from("document"));
+    let result: Result<(), ApiError> = async {
+        while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+            match field.name() {
+                Some("type") => doc_type = Some(field.text().await.map_err(multipart_error)?),
+                Some("file") => {
+                                        if let Some(name) = field.file_name() {
+                        filename = name.chars().filter(|c| !c.is_control()).take(200).collect();
+                    }
+                    let mut incoming = state.blobs.receive().await.map_err(|e| ApiError::internal_io(&e))?;
+                    loop {
+                        let chunk = match field.chunk().await {
+                            Ok(Some(chunk)) => chunk,
+                            Ok(None) => break,
+                            Err(e) => {
+                                incoming.discard().await;
+                                return Err(multipart_error(e));
+                            }
+                        };
+                        if incoming.size() + chunk.len() as u64 > limit {
+                            incoming.discard().await;
+                            return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the file is larger than {limit} bytes")));
+                        }
+                        incoming.write(&chunk).await.map_err(|e| ApiError::internal_io(&e))?;
+                    }
+                    file = Some(incoming.finish().await.map_err(|e| ApiError::internal_io(&e))?);
+                }
+                other => return Err(ApiError::bad_request(format!("unexpected field `{}`; send `type` and `file`", other.unwrap_or("")))),
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        if let Some(f) = file {
+            f.discard().await;
+        }
+        return Err(e);
+    }
+    match (doc_type, file) {
+        (Some(doc_type), Some(received)) => Ok(Upload { doc_type, filename, received }),
+        (_, file) => {
+            if let Some(f) = file {
+                f.discard().await;
+            }
+            Err(ApiError::bad_request("send two fields: `type` (the document type id) and `file`"))
+        }
+    }
+}
+
+/// Checks type and content, then records the document and queues it. The
+/// temporary file is removed on every refusal.
+async fn accept(state: &AppState, caller: &Caller, subject: DocumentSubject, allowed: &[DocumentType], upload: Upload) -> Result<(StatusCode, Json<DocumentView>), ApiError> {
+    let Upload { doc_type, filename, received } = upload;
+    let checked = async {
+        let doc_type = DocumentType::parse("type", &doc_type).map_err(|e| ValidationErrors(vec![e]))?;
+        if !allowed.contains(&doc_type) {
+            let names: Vec<&str> = allowed.iter().map(DocumentType::as_str).collect();
+            return Err(ValidationErrors::single("type", format!("`{doc_type}` is not a document this subject needs; expected one of: {}", names.join(", "))).into());
+        }
+        let kind = sniff(&received.head).ok_or_else(unsupported)?;
+        if matches!(kind, FileKind::Text | FileKind::Markdown) {
+            let bytes = tokio::fs::read(&received.path).await.map_err(|e| ApiError::internal_io(&e))?;
+            if !is_text(&bytes) {
+                return Err(unsupported());
+            }
+        }
+        Ok::<_, ApiError>((doc_type, kind))
+    }
+    .await;
+    let (doc_type, kind) = match checked {
+        Ok(v) => v,
+        Err(e) => {
+            received.discard().await;
+            return Err(e);
+        }
+    };
+    state.blobs.keep(&received).await.map_err(|e| ApiError::internal_io(&e))?;
+    let new = NewDocument {
+        subject,
+        doc_type,
+        filename,
+        content_type: kind.content_type().to_owned(),
+        size_bytes: received.size,
+        sha256: received.sha256.clone(),
+    };
+    let (document, created) = state.store.insert_document(new, &caller.actor).await?;
+    tracing::info!(document = %document.id, doc_type = %document.doc_type, size = document.size_bytes, created, "document uploaded");
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(DocumentView { document, report: None })))
+}
+
+fn unsupported() -> ApiError {
+    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send a PDF, PNG, JPEG, plain text or Markdown file")
+}
+
+/// Uploads a credentialing document for a project (multipart: `type`, `file`).
+/// Answers at once with status `queued`; the agent verifies it in the background.
+#[utoipa::path(post, path = "/projects/{id}/documents", tag = "credentialing", params(("id" = ProjectId, Path)),
+    request_body(content_type = "multipart/form-data", description = "fields `type` and `file`"),
+    responses((status = 201, body = DocumentView), (status = 200, body = DocumentView, description = "the same bytes were uploaded before"),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn upload_project_document(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<ProjectId>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<DocumentView>), ApiError> {
+    let project = visible_project(&state, &caller, id).await?;
+    if caller.token.role == Role::Expert {
+        return Err(ApiError::forbidden("experts upload their own credentials, not the client's"));
+    }
+    if project.state.is_terminal() {
+        return Err(ApiError::conflict(format!("the project is `{}`; it takes no documents", project.state)));
+    }
+    let upload = receive(&state, multipart?).await?;
+    accept(&state, &caller, DocumentSubject::Project(id), &project.required_documents, upload).await
+}
+
+/// Uploads one of an expert's credentials (the expert, or staff).
+#[utoipa::path(post, path = "/experts/{id}/documents", tag = "credentialing", params(("id" = ContactId, Path)),
+    request_body(content_type = "multipart/form-data", description = "fields `type` and `file`"),
+    responses((status = 201, body = DocumentView), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn upload_expert_document(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<ContactId>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<DocumentView>), ApiError> {
+    if !access::can_see_contact(&caller.actor, id) || caller.token.role == Role::Client {
+        return Err(ApiError::not_found("expert", id));
+    }
+    state.store.expert(id).await?;
+    let allowed: Vec<DocumentType> = EXPERT_CREDENTIALS.iter().filter_map(|t| DocumentType::parse("t", t).ok()).collect();
+    let upload = receive(&state, multipart?).await?;
+    accept(&state, &caller, DocumentSubject::Expert(id), &allowed, upload).await
+}
+
+/// The expert's uploaded credentials (the expert, or staff).
+#[utoipa::path(get, path = "/experts/{id}/documents", tag = "credentialing", params(("id" = ContactId, Path)),
+    responses((status = 200, body = Vec<Document>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn expert_documents(State(state): State<AppState>, caller: Caller, Path(id): Path<ContactId>) -> Result<Json<Vec<Document>>, ApiError> {
+    if !access::can_see_contact(&caller.actor, id) {
+        return Err(ApiError::not_found("expert", id));
+    }
+    Ok(Json(state.store.documents_of(DocumentSubject::Expert(id)).await?))
+}
+
+/// A document with its verification report, for the people it concerns.
+#[utoipa::path(get, path = "/documents/{id}", tag = "credentialing", params(("id" = DocumentId, Path)),
+    responses((status = 200, body = DocumentView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_document(State(state): State<AppState>, caller: Caller, Path(id): Path<DocumentId>) -> Result<Json<DocumentView>, ApiError> {
+    let item = state.store.document_report(id).await?;
+    let visible = match item.document.subject {
+        DocumentSubject::Project(p) => visible_project(&state, &caller, p).await.is_ok() && caller.token.role != Role::Expert,
+        DocumentSubject::Expert(e) => access::can_see_contact(&caller.actor, e),
+    };
+    if !visible {
+        return Err(ApiError::not_found("document", id));
+    }
+    Ok(Json(DocumentView { document: item.document, report: item.report }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ReviewQuery {
+    /// At most this many documents (default 50, at most 200).
+    limit: Option<u32>,
+}
+
+/// Documents waiting for a person, oldest first, with the agent's report and
+/// the extracted text (staff only).
+#[utoipa::path(get, path = "/reviews", tag = "credentialing", params(ReviewQuery),
+    responses((status = 200, body = Vec<ReviewItem>)), security(("bearer" = [])))]
+async fn review_queue(State(state): State<AppState>, caller: Caller, Query(q): Query<ReviewQuery>) -> Result<Json<Vec<ReviewItem>>, ApiError> {
+    caller.require_staff()?;
+    Ok(Json(state.store.review_queue(q.limit.unwrap_or(50).clamp(1, 200)).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ReviewDecision {
+    decision: Decision,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ReviewResponse {
+    document: Document,
+    /// Lifecycle steps the decision caused (an activation, a block).
+    transitions: Vec<TransitionView>,
+    /// An expert vetting change it caused, as `[from, to]`.
+    vetting: Option<[String; 2]>,
+}
+
+/// Approves or rejects a document in review (operators). The effects are the
+/// agent's: the requirement, activation and access, the client's notice.
+#[utoipa::path(post, path = "/reviews/{id}/decision", tag = "credentialing", params(("id" = DocumentId, Path)),
+    request_body = ReviewDecision,
+    responses((status = 200, body = ReviewResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn decide_review(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<DocumentId>,
+    Json(req): Json<ReviewDecision>,
+) -> Result<Json<ReviewResponse>, ApiError> {
+    caller.require_staff()?;
+    let comment = optional_text("comment", req.comment.as_deref(), 2000).map_err(|e| ValidationErrors(vec![e]))?;
+    let outcome = state.store.decide_review(id, req.decision == Decision::Approve, comment.as_deref(), &caller.actor).await?;
+    tracing::info!(document = %id, decision = ?req.decision, by = %caller.token.label, "review decided");
+    Ok(Json(ReviewResponse {
+        document: outcome.document,
+        transitions: outcome.transitions.iter().map(|(_, t)| TransitionView::new(t, 1, &caller.actor)).collect(),
+        vetting: outcome.vetting.map(|(a, b)| [a.to_string(), b.to_string()]),
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ExpiringQuery {
+    /// Expiring within this many days (default: `expiry_warning_days`, 30).
+    days: Option<u32>,
+}
+
+/// Approved credentials that expire soon (staff only).
+#[utoipa::path(get, path = "/credentials/expiring", tag = "credentialing", params(ExpiringQuery),
+    responses((status = 200, body = Vec<Document>)), security(("bearer" = [])))]
+async fn expiring(State(state): State<AppState>, caller: Caller, Query(q): Query<ExpiringQuery>) -> Result<Json<Vec<Document>>, ApiError> {
+    caller.require_staff()?;
+    let today = crate::store::now().date();
+    let days = q.days.unwrap_or(state.expiry_warning_days).min(3660);
+    let until = today.saturating_add(time::Duration::days(i64::from(days)));
+    Ok(Json(state.store.expiring_documents(today, until).await?))
+}
+
+/// A protocol as loaded from the vault.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ProtocolSummary {
+    id: String,
+    version: u32,
+    title: String,
+    file: String,
+    applies_to: Vec<DocumentType>,
+    requirements: Vec<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ProtocolsView {
+    folder: String,
+    protocols: Vec<ProtocolSummary>,
+    /// Notes with front matter that could not be used, and why.
+    broken: Vec<ProtocolError>,
+    /// Other notes, indexed as guidance.
+    notes: usize,
+}
+
+fn protocols_view(vault: &crate::agent::vault::Vault) -> ProtocolsView {
+    ProtocolsView {
+        folder: vault.dir.display().to_string(),
+        protocols: vault
+            .set
+            .protocols
+            .iter()
+            .map(|p| ProtocolSummary {
+                id: p.id.clone(),
+                version: p.version,
+                title: p.title.clone(),
+                file: p.file.clone(),
+                applies_to: p.applies_to.clone(),
+                requirements: p.requirements.iter().map(|r| r.id.clone()).collect(),
+            })
+            .collect(),
+        broken: vault.set.errors.clone(),
+        notes: vault.set.notes.len(),
+    }
+}
+
+/// The protocols the agent uses and the notes that failed to load (staff only).
+#[utoipa::path(get, path = "/protocols", tag = "credentialing", responses((status = 200, body = ProtocolsView)), security(("bearer" = [])))]
+async fn list_protocols(State(state): State<AppState>, caller: Caller) -> Result<Json<ProtocolsView>, ApiError> {
+    caller.require_staff()?;
+    Ok(Json(protocols_view(&state.agent.protocols().current())))
+}
+
+/// Re-reads and re-indexes the protocol vault now (admins; it also happens by
+/// itself when a note changes).
+#[utoipa::path(post, path = "/protocols", tag = "credentialing", responses((status = 200, body = ProtocolsView)), security(("bearer" = [])))]
+async fn reindex_protocols(State(state): State<AppState>, caller: Caller) -> Result<Json<ProtocolsView>, ApiError> {
+    caller.require_admin()?;
+    let vault = state.agent.protocols().reload().map_err(|e| ApiError::internal_io(&e))?;
+    Ok(Json(protocols_view(&vault)))
+}
