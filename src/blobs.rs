@@ -38,7 +38,9 @@ pub struct Received {
 impl BlobStore {
     pub fn open(dir: &Path) -> io::Result<Self> {
         std::fs::create_dir_all(dir.join("tmp"))?;
-        Ok(Self { dir: dir.to_owned() })
+        Ok(Self {
+            dir: dir.to_owned(),
+        })
     }
 
     pub fn path(&self, sha256: &str) -> PathBuf {
@@ -47,9 +49,18 @@ impl BlobStore {
 
     /// Starts receiving a file into a fresh temporary file.
     pub async fn receive(&self) -> io::Result<Incoming> {
-        let path = self.dir.join("tmp").join(uuid::Uuid::now_v7().simple().to_string());
+        let path = self
+            .dir
+            .join("tmp")
+            .join(uuid::Uuid::now_v7().simple().to_string());
         let file = tokio::fs::File::create(&path).await?;
-        Ok(Incoming { file, path, hasher: Sha256::new(), size: 0, head: Vec::new() })
+        Ok(Incoming {
+            file,
+            path,
+            hasher: Sha256::new(),
+            size: 0,
+            head: Vec::new(),
+        })
     }
 
     /// Moves a received file to its place (a file with the same hash is kept).
@@ -87,7 +98,12 @@ impl Incoming {
     pub async fn finish(mut self) -> io::Result<Received> {
         self.file.flush().await?;
         self.file.sync_all().await?;
-        Ok(Received { path: self.path, sha256: hex::encode(self.hasher.finalize()), size: self.size, head: self.head })
+        Ok(Received {
+            path: self.path,
+            sha256: hex::encode(self.hasher.finalize()),
+            size: self.size,
+            head: self.head,
+        })
     }
 
     /// Gives up on the file (too large, wrong type, client gone).
@@ -115,14 +131,27 @@ mod tests {
         a.write(b"%PDF-1.7 hello ").await.unwrap();
         a.write(b"world").await.unwrap();
         let a = a.finish().await.unwrap();
-        assert_eq!((a.size, a.head.as_slice()), (20, &b"%PDF-1.7 hello world"[..]));
-        assert_eq!(a.sha256, hex::encode(Sha256::digest(b"%PDF-1.7 hello world")));
+        assert_eq!(
+            (a.size, a.head.as_slice()),
+            (20, &b"%PDF-1.7 hello world"[..])
+        );
+        assert_eq!(
+            a.sha256,
+            hex::encode(Sha256::digest(b"%PDF-1.7 hello world"))
+        );
         let kept = blobs.keep(&a).await.unwrap();
         let mut b = blobs.receive().await.unwrap();
         b.write(b"%PDF-1.7 hello world").await.unwrap();
         let b = b.finish().await.unwrap();
         assert_eq!(blobs.keep(&b).await.unwrap(), kept);
-        assert_eq!(blobs.read(&a.sha256).await.unwrap(), b"%PDF-1.7 hello world");
-        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0, "no temporary files left");
+        assert_eq!(
+            blobs.read(&a.sha256).await.unwrap(),
+            b"%PDF-1.7 hello world"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0,
+            "no temporary files left"
+        );
     }
 }

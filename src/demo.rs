@@ -190,7 +190,7 @@ async fn expert(
 /// Runs the demo and returns its transcript (also printed as it goes).
 pub async fn run() -> Result<String, Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
-        let settings = Settings {
+    let settings = Settings {
         database_url: format!("sqlite://{}/demo.db?mode=rwc", dir.path().display()),
         documents_dir: dir.path().join("documents"),
         ..Settings::default()

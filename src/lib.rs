@@ -24,12 +24,12 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use config::Settings;
-use connectors::Connectors;
-use http::{AppState, HttpLimits};
 use agent::Agent;
 use agent::vault::Protocols;
 use blobs::BlobStore;
+use config::Settings;
+use connectors::Connectors;
+use http::{AppState, HttpLimits};
 use jobs::delivery::Delivery;
 use jobs::verification::{Verifier, VerifierConfig};
 use store::{Store, StoreError, redact_url};
@@ -64,11 +64,22 @@ impl App {
         init_tls();
         tracing::info!(database = %redact_url(&settings.database_url), "opening database");
         let store = Store::open(&settings.database_url, &settings.pool()).await?;
-        let blobs = BlobStore::open(&settings.documents_dir)
-            .map_err(|e| StartError::Files(format!("documents folder {}: {e}", settings.documents_dir.display())))?;
-        let agent = verify_cmd::agent(&settings, &settings.protocols_dir).map_err(StartError::Files)?;
+        let blobs = BlobStore::open(&settings.documents_dir).map_err(|e| {
+            StartError::Files(format!(
+                "documents folder {}: {e}",
+                settings.documents_dir.display()
+            ))
+        })?;
+        let agent =
+            verify_cmd::agent(&settings, &settings.protocols_dir).map_err(StartError::Files)?;
         let connectors = Connectors::builtin(&store);
-        Ok(Self { store, agent, blobs, settings, connectors })
+        Ok(Self {
+            store,
+            agent,
+            blobs,
+            settings,
+            connectors,
+        })
     }
 
     pub fn with_connectors(mut self, connectors: Connectors) -> Self {
@@ -82,7 +93,12 @@ impl App {
 
     /// A delivery worker for this app's outbox, named `owner` in leases.
     pub fn delivery(&self, owner: &str) -> Delivery {
-        Delivery::new(self.store.clone(), self.connectors.clone(), self.settings.delivery(), owner)
+        Delivery::new(
+            self.store.clone(),
+            self.connectors.clone(),
+            self.settings.delivery(),
+            owner,
+        )
     }
 
     /// A verification worker for this app's documents, named `owner` in leases.
@@ -91,7 +107,13 @@ impl App {
             lease: Duration::from_secs(self.settings.verification_lease_secs),
             poll: Duration::from_millis(self.settings.outbox_poll_ms),
         };
-        Verifier::new(self.store.clone(), self.blobs.clone(), self.agent.clone(), config, owner)
+        Verifier::new(
+            self.store.clone(),
+            self.blobs.clone(),
+            self.agent.clone(),
+            config,
+            owner,
+        )
     }
 
     pub fn router(&self) -> axum::Router {
@@ -112,7 +134,11 @@ impl App {
     /// Serves on `listener`, with the outbox and verification workers, the
     /// scheduler and the protocol watcher running beside it, until `shutdown`
     /// completes; then lets in-flight work finish and closes the database.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let addr = listener.local_addr()?;
         let cancel = CancellationToken::new();
         let mut jobs = JoinSet::new();
@@ -125,14 +151,27 @@ impl App {
             let worker = self.verifier(&format!("{instance}-v{i}"));
             jobs.spawn(worker.run(self.store.verification_signal(), cancel.clone()));
         }
-        jobs.spawn(jobs::scheduler::run(self.store.clone(), self.settings.scheduler(), cancel.clone()));
+        jobs.spawn(jobs::scheduler::run(
+            self.store.clone(),
+            self.settings.scheduler(),
+            cancel.clone(),
+        ));
         let expiry = Duration::from_secs(self.settings.expiry_check_interval_secs);
-        jobs.spawn(jobs::credentials::run(self.store.clone(), expiry, cancel.clone()));
-        jobs.spawn(watch_protocols(self.agent.protocols().clone(), cancel.clone()));
+        jobs.spawn(jobs::credentials::run(
+            self.store.clone(),
+            expiry,
+            cancel.clone(),
+        ));
+        jobs.spawn(watch_protocols(
+            self.agent.protocols().clone(),
+            cancel.clone(),
+        ));
         tracing::info!(%addr, database = self.store.backend().name(), workers = self.settings.outbox_workers,
             model = self.agent.model().unwrap_or("none"), connectors = ?self.connectors,
             "SSoT-Lite listening on http://{addr}/api/v1/health");
-        let served = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await;
         cancel.cancel();
         while jobs.join_next().await.is_some() {}
         self.store.close().await;

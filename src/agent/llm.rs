@@ -320,7 +320,7 @@ struct Transport {
 }
 
 impl Transport {
-        fn new(config: &LlmConfig) -> Self {
+    fn new(config: &LlmConfig) -> Self {
         crate::init_tls();
         let per_minute = NonZeroU32::new(config.requests_per_minute.max(1)).expect("at least one");
         let http = reqwest::Client::builder()

@@ -77,15 +77,17 @@ fn month(name: &str) -> Option<u8> {
     MONTHS.iter().find(|(n, _)| *n == name).map(|(_, m)| *m)
 }
 
+// No word boundary after the year: extractors glue a date to the next line's
+// first word ("2027-12-31Cover") when a PDF positions lines without spacing.
 static ISO: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"(\d{4})-(\d{2})-(\d{2})").expect("valid regex"));
 static NUMERIC: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(\d{1,2})[./](\d{1,2})[./](\d{4})\b").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"(\d{1,2})[./](\d{1,2})[./](\d{4})").expect("valid regex"));
 static DAY_MONTH_YEAR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(\d{1,2})(?:st|nd|rd|th)?\.? ([a-z]{3,12})\.?,? (\d{4})\b").expect("valid regex")
+    Regex::new(r"\b(\d{1,2})(?:st|nd|rd|th)?\.? ([a-z]{3,12})\.?,? (\d{4})").expect("valid regex")
 });
 static MONTH_DAY_YEAR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b([a-z]{3,9})\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})\b").expect("valid regex")
+    Regex::new(r"\b([a-z]{3,9})\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})").expect("valid regex")
 });
 
 fn make(year: &str, month_no: u8, day: &str) -> Option<Date> {
@@ -217,6 +219,15 @@ mod tests {
             Vec::<Date>::new(),
             "impossible dates are not dates"
         );
+    }
+
+    #[test]
+    fn dates_glued_to_the_next_word_are_still_read() {
+        assert_eq!(
+            dates("from 2026-01-01 to 2027-12-31Cover: liability"),
+            [date!(2026 - 01 - 01), date!(2027 - 12 - 31)]
+        );
+        assert_eq!(dates("do 31.12.2027Podpis"), [date!(2027 - 12 - 31)]);
     }
 
     #[test]

@@ -12,7 +12,9 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Path};
 use super::projects::visible_project;
 use super::views::{ProjectView, TransitionView};
-use crate::domain::document::{Decision, Document, DocumentSubject, DocumentType, RequiredDocument};
+use crate::domain::document::{
+    Decision, Document, DocumentSubject, DocumentType, RequiredDocument,
+};
 use crate::domain::ids::ProjectId;
 use crate::domain::validation::{ValidationErrors, optional_text};
 
@@ -40,7 +42,10 @@ async fn list_documents(
 ) -> Result<Json<ProjectDocuments>, ApiError> {
     visible_project(&state, &caller, id).await?;
     let required = state.store.project_documents(id).await?;
-    let uploaded = state.store.documents_of(DocumentSubject::Project(id)).await?;
+    let uploaded = state
+        .store
+        .documents_of(DocumentSubject::Project(id))
+        .await?;
     Ok(Json(ProjectDocuments { required, uploaded }))
 }
 

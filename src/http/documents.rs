@@ -28,7 +28,9 @@ use crate::store::{EXPERT_CREDENTIALS, NewDocument, ReviewItem};
 /// The document routes; uploads may be as large as `upload_max_bytes`.
 pub fn router(upload_max_bytes: u64) -> OpenApiRouter<AppState> {
     // Multipart framing adds a little to the file itself.
-    let body_limit = usize::try_from(upload_max_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
+    let body_limit = usize::try_from(upload_max_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 * 1024);
     let uploads = OpenApiRouter::new()
         .routes(routes!(upload_project_document))
         .routes(routes!(upload_expert_document, expert_documents))
@@ -51,14 +53,22 @@ pub struct DocumentView {
 
 fn multipart_error(e: MultipartError) -> ApiError {
     match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the upload is too large"),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the upload is too large",
+        ),
         _ => ApiError::bad_request(format!("malformed multipart body: {}", e.body_text())),
     }
 }
 
 impl From<MultipartRejection> for ApiError {
     fn from(r: MultipartRejection) -> Self {
-        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", format!("send the file as multipart/form-data: {}", r.body_text()))
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send the file as multipart/form-data: {}", r.body_text()),
+        )
     }
 }
 
@@ -79,10 +89,14 @@ async fn receive(state: &AppState, mut multipart: Multipart) -> Result<Upload, A
             match field.name() {
                 Some("type") => doc_type = Some(field.text().await.map_err(multipart_error)?),
                 Some("file") => {
-                                        if let Some(name) = field.file_name() {
+                    if let Some(name) = field.file_name() {
                         filename = name.chars().filter(|c| !c.is_control()).take(200).collect();
                     }
-                    let mut incoming = state.blobs.receive().await.map_err(|e| ApiError::internal_io(&e))?;
+                    let mut incoming = state
+                        .blobs
+                        .receive()
+                        .await
+                        .map_err(|e| ApiError::internal_io(&e))?;
                     loop {
                         let chunk = match field.chunk().await {
                             Ok(Some(chunk)) => chunk,
@@ -94,13 +108,30 @@ async fn receive(state: &AppState, mut multipart: Multipart) -> Result<Upload, A
                         };
                         if incoming.size() + chunk.len() as u64 > limit {
                             incoming.discard().await;
-                            return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the file is larger than {limit} bytes")));
+                            return Err(ApiError::new(
+                                StatusCode::PAYLOAD_TOO_LARGE,
+                                "payload_too_large",
+                                format!("the file is larger than {limit} bytes"),
+                            ));
                         }
-                        incoming.write(&chunk).await.map_err(|e| ApiError::internal_io(&e))?;
+                        incoming
+                            .write(&chunk)
+                            .await
+                            .map_err(|e| ApiError::internal_io(&e))?;
                     }
-                    file = Some(incoming.finish().await.map_err(|e| ApiError::internal_io(&e))?);
+                    file = Some(
+                        incoming
+                            .finish()
+                            .await
+                            .map_err(|e| ApiError::internal_io(&e))?,
+                    );
                 }
-                other => return Err(ApiError::bad_request(format!("unexpected field `{}`; send `type` and `file`", other.unwrap_or("")))),
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "unexpected field `{}`; send `type` and `file`",
+                        other.unwrap_or("")
+                    )));
+                }
             }
         }
         Ok(())
@@ -113,29 +144,55 @@ async fn receive(state: &AppState, mut multipart: Multipart) -> Result<Upload, A
         return Err(e);
     }
     match (doc_type, file) {
-        (Some(doc_type), Some(received)) => Ok(Upload { doc_type, filename, received }),
+        (Some(doc_type), Some(received)) => Ok(Upload {
+            doc_type,
+            filename,
+            received,
+        }),
         (_, file) => {
             if let Some(f) = file {
                 f.discard().await;
             }
-            Err(ApiError::bad_request("send two fields: `type` (the document type id) and `file`"))
+            Err(ApiError::bad_request(
+                "send two fields: `type` (the document type id) and `file`",
+            ))
         }
     }
 }
 
 /// Checks type and content, then records the document and queues it. The
 /// temporary file is removed on every refusal.
-async fn accept(state: &AppState, caller: &Caller, subject: DocumentSubject, allowed: &[DocumentType], upload: Upload) -> Result<(StatusCode, Json<DocumentView>), ApiError> {
-    let Upload { doc_type, filename, received } = upload;
+async fn accept(
+    state: &AppState,
+    caller: &Caller,
+    subject: DocumentSubject,
+    allowed: &[DocumentType],
+    upload: Upload,
+) -> Result<(StatusCode, Json<DocumentView>), ApiError> {
+    let Upload {
+        doc_type,
+        filename,
+        received,
+    } = upload;
     let checked = async {
-        let doc_type = DocumentType::parse("type", &doc_type).map_err(|e| ValidationErrors(vec![e]))?;
+        let doc_type =
+            DocumentType::parse("type", &doc_type).map_err(|e| ValidationErrors(vec![e]))?;
         if !allowed.contains(&doc_type) {
             let names: Vec<&str> = allowed.iter().map(DocumentType::as_str).collect();
-            return Err(ValidationErrors::single("type", format!("`{doc_type}` is not a document this subject needs; expected one of: {}", names.join(", "))).into());
+            return Err(ValidationErrors::single(
+                "type",
+                format!(
+                    "`{doc_type}` is not a document this subject needs; expected one of: {}",
+                    names.join(", ")
+                ),
+            )
+            .into());
         }
         let kind = sniff(&received.head).ok_or_else(unsupported)?;
         if matches!(kind, FileKind::Text | FileKind::Markdown) {
-            let bytes = tokio::fs::read(&received.path).await.map_err(|e| ApiError::internal_io(&e))?;
+            let bytes = tokio::fs::read(&received.path)
+                .await
+                .map_err(|e| ApiError::internal_io(&e))?;
             if !is_text(&bytes) {
                 return Err(unsupported());
             }
@@ -150,7 +207,11 @@ async fn accept(state: &AppState, caller: &Caller, subject: DocumentSubject, all
             return Err(e);
         }
     };
-    state.blobs.keep(&received).await.map_err(|e| ApiError::internal_io(&e))?;
+    state
+        .blobs
+        .keep(&received)
+        .await
+        .map_err(|e| ApiError::internal_io(&e))?;
     let new = NewDocument {
         subject,
         doc_type,
@@ -161,12 +222,26 @@ async fn accept(state: &AppState, caller: &Caller, subject: DocumentSubject, all
     };
     let (document, created) = state.store.insert_document(new, &caller.actor).await?;
     tracing::info!(document = %document.id, doc_type = %document.doc_type, size = document.size_bytes, created, "document uploaded");
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(DocumentView { document, report: None })))
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(DocumentView {
+            document,
+            report: None,
+        }),
+    ))
 }
 
 fn unsupported() -> ApiError {
-    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send a PDF, PNG, JPEG, plain text or Markdown file")
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "send a PDF, PNG, JPEG, plain text or Markdown file",
+    )
 }
 
 /// Uploads a credentialing document for a project (multipart: `type`, `file`).
@@ -184,13 +259,25 @@ async fn upload_project_document(
 ) -> Result<(StatusCode, Json<DocumentView>), ApiError> {
     let project = visible_project(&state, &caller, id).await?;
     if caller.token.role == Role::Expert {
-        return Err(ApiError::forbidden("experts upload their own credentials, not the client's"));
+        return Err(ApiError::forbidden(
+            "experts upload their own credentials, not the client's",
+        ));
     }
     if project.state.is_terminal() {
-        return Err(ApiError::conflict(format!("the project is `{}`; it takes no documents", project.state)));
+        return Err(ApiError::conflict(format!(
+            "the project is `{}`; it takes no documents",
+            project.state
+        )));
     }
     let upload = receive(&state, multipart?).await?;
-    accept(&state, &caller, DocumentSubject::Project(id), &project.required_documents, upload).await
+    accept(
+        &state,
+        &caller,
+        DocumentSubject::Project(id),
+        &project.required_documents,
+        upload,
+    )
+    .await
 }
 
 /// Uploads one of an expert's credentials (the expert, or staff).
@@ -208,34 +295,62 @@ async fn upload_expert_document(
         return Err(ApiError::not_found("expert", id));
     }
     state.store.expert(id).await?;
-    let allowed: Vec<DocumentType> = EXPERT_CREDENTIALS.iter().filter_map(|t| DocumentType::parse("t", t).ok()).collect();
+    let allowed: Vec<DocumentType> = EXPERT_CREDENTIALS
+        .iter()
+        .filter_map(|t| DocumentType::parse("t", t).ok())
+        .collect();
     let upload = receive(&state, multipart?).await?;
-    accept(&state, &caller, DocumentSubject::Expert(id), &allowed, upload).await
+    accept(
+        &state,
+        &caller,
+        DocumentSubject::Expert(id),
+        &allowed,
+        upload,
+    )
+    .await
 }
 
 /// The expert's uploaded credentials (the expert, or staff).
 #[utoipa::path(get, path = "/experts/{id}/documents", tag = "credentialing", params(("id" = ContactId, Path)),
     responses((status = 200, body = Vec<Document>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn expert_documents(State(state): State<AppState>, caller: Caller, Path(id): Path<ContactId>) -> Result<Json<Vec<Document>>, ApiError> {
+async fn expert_documents(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<ContactId>,
+) -> Result<Json<Vec<Document>>, ApiError> {
     if !access::can_see_contact(&caller.actor, id) {
         return Err(ApiError::not_found("expert", id));
     }
-    Ok(Json(state.store.documents_of(DocumentSubject::Expert(id)).await?))
+    Ok(Json(
+        state
+            .store
+            .documents_of(DocumentSubject::Expert(id))
+            .await?,
+    ))
 }
 
 /// A document with its verification report, for the people it concerns.
 #[utoipa::path(get, path = "/documents/{id}", tag = "credentialing", params(("id" = DocumentId, Path)),
     responses((status = 200, body = DocumentView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-async fn get_document(State(state): State<AppState>, caller: Caller, Path(id): Path<DocumentId>) -> Result<Json<DocumentView>, ApiError> {
+async fn get_document(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<DocumentId>,
+) -> Result<Json<DocumentView>, ApiError> {
     let item = state.store.document_report(id).await?;
     let visible = match item.document.subject {
-        DocumentSubject::Project(p) => visible_project(&state, &caller, p).await.is_ok() && caller.token.role != Role::Expert,
+        DocumentSubject::Project(p) => {
+            visible_project(&state, &caller, p).await.is_ok() && caller.token.role != Role::Expert
+        }
         DocumentSubject::Expert(e) => access::can_see_contact(&caller.actor, e),
     };
     if !visible {
         return Err(ApiError::not_found("document", id));
     }
-    Ok(Json(DocumentView { document: item.document, report: item.report }))
+    Ok(Json(DocumentView {
+        document: item.document,
+        report: item.report,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -249,9 +364,18 @@ struct ReviewQuery {
 /// the extracted text (staff only).
 #[utoipa::path(get, path = "/reviews", tag = "credentialing", params(ReviewQuery),
     responses((status = 200, body = Vec<ReviewItem>)), security(("bearer" = [])))]
-async fn review_queue(State(state): State<AppState>, caller: Caller, Query(q): Query<ReviewQuery>) -> Result<Json<Vec<ReviewItem>>, ApiError> {
+async fn review_queue(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ReviewQuery>,
+) -> Result<Json<Vec<ReviewItem>>, ApiError> {
     caller.require_staff()?;
-    Ok(Json(state.store.review_queue(q.limit.unwrap_or(50).clamp(1, 200)).await?))
+    Ok(Json(
+        state
+            .store
+            .review_queue(q.limit.unwrap_or(50).clamp(1, 200))
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -284,12 +408,25 @@ async fn decide_review(
     Json(req): Json<ReviewDecision>,
 ) -> Result<Json<ReviewResponse>, ApiError> {
     caller.require_staff()?;
-    let comment = optional_text("comment", req.comment.as_deref(), 2000).map_err(|e| ValidationErrors(vec![e]))?;
-    let outcome = state.store.decide_review(id, req.decision == Decision::Approve, comment.as_deref(), &caller.actor).await?;
+    let comment = optional_text("comment", req.comment.as_deref(), 2000)
+        .map_err(|e| ValidationErrors(vec![e]))?;
+    let outcome = state
+        .store
+        .decide_review(
+            id,
+            req.decision == Decision::Approve,
+            comment.as_deref(),
+            &caller.actor,
+        )
+        .await?;
     tracing::info!(document = %id, decision = ?req.decision, by = %caller.token.label, "review decided");
     Ok(Json(ReviewResponse {
         document: outcome.document,
-        transitions: outcome.transitions.iter().map(|(_, t)| TransitionView::new(t, 1, &caller.actor)).collect(),
+        transitions: outcome
+            .transitions
+            .iter()
+            .map(|(_, t)| TransitionView::new(t, 1, &caller.actor))
+            .collect(),
         vetting: outcome.vetting.map(|(a, b)| [a.to_string(), b.to_string()]),
     }))
 }
@@ -304,7 +441,11 @@ struct ExpiringQuery {
 /// Approved credentials that expire soon (staff only).
 #[utoipa::path(get, path = "/credentials/expiring", tag = "credentialing", params(ExpiringQuery),
     responses((status = 200, body = Vec<Document>)), security(("bearer" = [])))]
-async fn expiring(State(state): State<AppState>, caller: Caller, Query(q): Query<ExpiringQuery>) -> Result<Json<Vec<Document>>, ApiError> {
+async fn expiring(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ExpiringQuery>,
+) -> Result<Json<Vec<Document>>, ApiError> {
     caller.require_staff()?;
     let today = crate::store::now().date();
     let days = q.days.unwrap_or(state.expiry_warning_days).min(3660);
@@ -356,7 +497,10 @@ fn protocols_view(vault: &crate::agent::vault::Vault) -> ProtocolsView {
 
 /// The protocols the agent uses and the notes that failed to load (staff only).
 #[utoipa::path(get, path = "/protocols", tag = "credentialing", responses((status = 200, body = ProtocolsView)), security(("bearer" = [])))]
-async fn list_protocols(State(state): State<AppState>, caller: Caller) -> Result<Json<ProtocolsView>, ApiError> {
+async fn list_protocols(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ProtocolsView>, ApiError> {
     caller.require_staff()?;
     Ok(Json(protocols_view(&state.agent.protocols().current())))
 }
@@ -364,8 +508,15 @@ async fn list_protocols(State(state): State<AppState>, caller: Caller) -> Result
 /// Re-reads and re-indexes the protocol vault now (admins; it also happens by
 /// itself when a note changes).
 #[utoipa::path(post, path = "/protocols", tag = "credentialing", responses((status = 200, body = ProtocolsView)), security(("bearer" = [])))]
-async fn reindex_protocols(State(state): State<AppState>, caller: Caller) -> Result<Json<ProtocolsView>, ApiError> {
+async fn reindex_protocols(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ProtocolsView>, ApiError> {
     caller.require_admin()?;
-    let vault = state.agent.protocols().reload().map_err(|e| ApiError::internal_io(&e))?;
+    let vault = state
+        .agent
+        .protocols()
+        .reload()
+        .map_err(|e| ApiError::internal_io(&e))?;
     Ok(Json(protocols_view(&vault)))
 }

@@ -77,7 +77,7 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "conflict", message)
     }
 
-        /// A server-side failure (disk, index): logged, shown as an opaque 500.
+    /// A server-side failure (disk, index): logged, shown as an opaque 500.
     pub fn internal_io(error: &dyn std::fmt::Display) -> Self {
         Self::internal(error)
     }

@@ -49,8 +49,11 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-        let vault = state.agent.protocols().current();
-    let protocols = ProtocolHealth { loaded: vault.set.protocols.len(), broken: vault.errors().to_vec() };
+    let vault = state.agent.protocols().current();
+    let protocols = ProtocolHealth {
+        loaded: vault.set.protocols.len(),
+        broken: vault.errors().to_vec(),
+    };
     let healthy = database_ok && protocols.broken.is_empty();
     let body = Health {
         status: if healthy { "ok" } else { "degraded" },

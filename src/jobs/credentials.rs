@@ -8,9 +8,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::store::{Store, now};
 
-/// Expires every credential past its date; returns how many.
-pub async fn sweep(store: &Store) -> usize {
-    let today = now().date();
+/// Expires every credential whose validity ended before `today`; returns how many.
+pub async fn sweep(store: &Store, today: time::Date) -> usize {
     let expired = match store.expired_documents(today).await {
         Ok(docs) => docs,
         Err(error) => {
@@ -29,7 +28,9 @@ pub async fn sweep(store: &Store) -> usize {
                     "credential expired; access revoked where it was granted"
                 );
             }
-            Err(error) => tracing::warn!(document = %doc.id, %error, "could not expire a credential; will try again"),
+            Err(error) => {
+                tracing::warn!(document = %doc.id, %error, "could not expire a credential; will try again")
+            }
         }
     }
     done
@@ -42,8 +43,8 @@ pub async fn run(store: Store, interval: Duration, cancel: CancellationToken) {
     loop {
         tokio::select! {
             () = cancel.cancelled() => break,
-            _ = ticks.tick() => {
-                sweep(&store).await;
+                        _ = ticks.tick() => {
+                sweep(&store, now().date()).await;
             }
         }
     }

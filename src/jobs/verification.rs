@@ -26,7 +26,11 @@ pub struct VerifierConfig {
 #[derive(Debug)]
 pub enum VerifyStep {
     Idle,
-    Done { document: Box<Document>, report: Box<Report>, outcome: Option<Box<DecisionOutcome>> },
+    Done {
+        document: Box<Document>,
+        report: Box<Report>,
+        outcome: Option<Box<DecisionOutcome>>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -39,22 +43,44 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    pub fn new(store: Store, blobs: BlobStore, agent: Agent, config: VerifierConfig, owner: impl Into<String>) -> Self {
-        Self { store, blobs, agent, config, owner: owner.into() }
+    pub fn new(
+        store: Store,
+        blobs: BlobStore,
+        agent: Agent,
+        config: VerifierConfig,
+        owner: impl Into<String>,
+    ) -> Self {
+        Self {
+            store,
+            blobs,
+            agent,
+            config,
+            owner: owner.into(),
+        }
     }
 
     /// Verifies at most one queued document.
     pub async fn step(&self) -> Result<VerifyStep, StoreError> {
         let claimed_at = now();
-        let Some(document) = self.store.claim_document(&self.owner, claimed_at, claimed_at + self.config.lease).await? else {
+        let Some(document) = self
+            .store
+            .claim_document(&self.owner, claimed_at, claimed_at + self.config.lease)
+            .await?
+        else {
             return Ok(VerifyStep::Idle);
         };
         let started = std::time::Instant::now();
         let verified = match self.input(&document).await {
             Ok(input) => self.agent.verify(input).await,
-            Err(problem) => Verified { report: unreadable(&document, problem), pages: Vec::new() },
+            Err(problem) => Verified {
+                report: unreadable(&document, problem),
+                pages: Vec::new(),
+            },
         };
-        let outcome = self.store.complete_verification(document.id, &self.owner, &verified.report, &verified.pages).await?;
+        let outcome = self
+            .store
+            .complete_verification(document.id, &self.owner, &verified.report, &verified.pages)
+            .await?;
         tracing::info!(
             document = %document.id, doc_type = %document.doc_type, decision = %verified.report.decision,
             flags = verified.report.flags.len(), model = verified.report.model.as_deref().unwrap_or("-"),
@@ -64,16 +90,38 @@ impl Verifier {
         if outcome.is_none() {
             tracing::warn!(document = %document.id, "lease lost during verification; another worker owns the document");
         }
-        Ok(VerifyStep::Done { document: Box::new(document), report: Box::new(verified.report), outcome: outcome.map(Box::new) })
+        Ok(VerifyStep::Done {
+            document: Box::new(document),
+            report: Box::new(verified.report),
+            outcome: outcome.map(Box::new),
+        })
     }
 
     /// What the agent needs: the stored bytes and the subject's record.
     async fn input(&self, document: &Document) -> Result<VerifyInput, String> {
-        let kind = FileKind::from_content_type(&document.content_type)
-            .ok_or_else(|| format!("unsupported stored content type `{}`", document.content_type))?;
-        let bytes = self.blobs.read(&document.sha256).await.map_err(|e| format!("the stored file cannot be read: {e}"))?;
-        let subject = self.store.subject_record(document.subject).await.map_err(|e| e.to_string())?;
-        Ok(VerifyInput { doc_type: document.doc_type.clone(), kind, bytes, subject, today: now().date() })
+        let kind = FileKind::from_content_type(&document.content_type).ok_or_else(|| {
+            format!(
+                "unsupported stored content type `{}`",
+                document.content_type
+            )
+        })?;
+        let bytes = self
+            .blobs
+            .read(&document.sha256)
+            .await
+            .map_err(|e| format!("the stored file cannot be read: {e}"))?;
+        let subject = self
+            .store
+            .subject_record(document.subject)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(VerifyInput {
+            doc_type: document.doc_type.clone(),
+            kind,
+            bytes,
+            subject,
+            today: now().date(),
+        })
     }
 
     /// Steps until nothing is queued; returns how many documents were verified.
@@ -94,7 +142,9 @@ impl Verifier {
             match self.step().await {
                 Ok(VerifyStep::Done { .. }) => continue,
                 Ok(VerifyStep::Idle) => {}
-                Err(error) => tracing::warn!(worker = %self.owner, %error, "verification step failed; retrying"),
+                Err(error) => {
+                    tracing::warn!(worker = %self.owner, %error, "verification step failed; retrying")
+                }
             }
             tokio::select! {
                 () = cancel.cancelled() => break,
@@ -113,7 +163,11 @@ fn unreadable(document: &Document, problem: String) -> Report {
         decision: Outcome::Review,
         reasons: vec![problem.clone()],
         requirements: Vec::new(),
-        flags: vec![Flag { kind: "storage".into(), detail: problem, page: None }],
+        flags: vec![Flag {
+            kind: "storage".into(),
+            detail: problem,
+            page: None,
+        }],
         model: None,
         prompt_version: None,
         tokens: Tokens::default(),

@@ -43,14 +43,21 @@ impl TryFrom<DocumentRow> for Document {
     type Error = StoreError;
     fn try_from(r: DocumentRow) -> Result<Self, StoreError> {
         let subject = match r.subject_kind.as_str() {
-            "project" => DocumentSubject::Project(parse_col("documents.subject_id", &r.subject_id)?),
+            "project" => {
+                DocumentSubject::Project(parse_col("documents.subject_id", &r.subject_id)?)
+            }
             "expert" => DocumentSubject::Expert(parse_col("documents.subject_id", &r.subject_id)?),
-            other => return Err(StoreError::Corrupt(format!("documents.subject_kind `{other}`"))),
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "documents.subject_kind `{other}`"
+                )));
+            }
         };
         Ok(Document {
             id: parse_col("documents.id", &r.id)?,
             subject,
-            doc_type: DocumentType::parse("doc_type", &r.doc_type).map_err(|e| StoreError::Corrupt(e.message))?,
+            doc_type: DocumentType::parse("doc_type", &r.doc_type)
+                .map_err(|e| StoreError::Corrupt(e.message))?,
             filename: r.filename,
             content_type: r.content_type,
             size_bytes: u64::try_from(r.size_bytes).unwrap_or_default(),
@@ -66,7 +73,8 @@ impl TryFrom<DocumentRow> for Document {
 }
 
 fn parse_date(s: &str) -> Result<Date, StoreError> {
-    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).map_err(|e| StoreError::Corrupt(format!("date `{s}`: {e}")))
+    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|e| StoreError::Corrupt(format!("date `{s}`: {e}")))
 }
 
 fn date_text(d: Date) -> String {
@@ -111,15 +119,25 @@ pub struct DecisionOutcome {
 }
 
 async fn fetch(conn: &mut AnyConnection, id: DocumentId) -> Result<Document, StoreError> {
-    let row: Option<DocumentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = $1")))
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?;
-    row.ok_or_else(|| StoreError::not_found("document", id))?.try_into()
+    let row: Option<DocumentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = $1"
+    )))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.ok_or_else(|| StoreError::not_found("document", id))?
+        .try_into()
 }
 
 /// The credentials an expert must hold and where each stands.
-async fn set_expert_document(conn: &mut AnyConnection, expert: ContactId, doc_type: &DocumentType, status: DocumentStatus, actor: &Actor, comment: Option<&str>) -> Result<(), StoreError> {
+async fn set_expert_document(
+    conn: &mut AnyConnection,
+    expert: ContactId,
+    doc_type: &DocumentType,
+    status: DocumentStatus,
+    actor: &Actor,
+    comment: Option<&str>,
+) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM expert_documents WHERE expert_id = $1 AND doc_type = $2")
         .bind(expert.to_string())
         .bind(doc_type.to_string())
@@ -137,27 +155,47 @@ async fn set_expert_document(conn: &mut AnyConnection, expert: ContactId, doc_ty
     Ok(())
 }
 
-async fn required_status(conn: &mut AnyConnection, subject: DocumentSubject, doc_type: &DocumentType) -> Result<Option<DocumentStatus>, StoreError> {
+async fn required_status(
+    conn: &mut AnyConnection,
+    subject: DocumentSubject,
+    doc_type: &DocumentType,
+) -> Result<Option<DocumentStatus>, StoreError> {
     let (sql, id) = match subject {
-        DocumentSubject::Project(p) => ("SELECT status FROM project_documents WHERE project_id = $1 AND doc_type = $2", p.to_string()),
-        DocumentSubject::Expert(e) => ("SELECT status FROM expert_documents WHERE expert_id = $1 AND doc_type = $2", e.to_string()),
+        DocumentSubject::Project(p) => (
+            "SELECT status FROM project_documents WHERE project_id = $1 AND doc_type = $2",
+            p.to_string(),
+        ),
+        DocumentSubject::Expert(e) => (
+            "SELECT status FROM expert_documents WHERE expert_id = $1 AND doc_type = $2",
+            e.to_string(),
+        ),
     };
-    let row: Option<(String,)> = sqlx::query_as(sql).bind(id).bind(doc_type.to_string()).fetch_optional(conn).await?;
+    let row: Option<(String,)> = sqlx::query_as(sql)
+        .bind(id)
+        .bind(doc_type.to_string())
+        .fetch_optional(conn)
+        .await?;
     row.map(|(s,)| parse_col("status", &s)).transpose()
 }
 
 impl Store {
     /// Records an upload and queues it for verification. The same bytes for the
     /// same subject return the document already recorded (`false`).
-    pub async fn insert_document(&self, new: NewDocument, actor: &Actor) -> Result<(Document, bool), StoreError> {
+    pub async fn insert_document(
+        &self,
+        new: NewDocument,
+        actor: &Actor,
+    ) -> Result<(Document, bool), StoreError> {
         let (kind, subject_id) = subject_columns(new.subject);
         let mut tx = self.begin_write().await?;
-        let existing: Option<(String,)> = sqlx::query_as("SELECT id FROM documents WHERE subject_kind = $1 AND subject_id = $2 AND sha256 = $3")
-            .bind(kind)
-            .bind(subject_id.clone())
-            .bind(new.sha256.clone())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let existing: Option<(String,)> = sqlx::query_as(
+            "SELECT id FROM documents WHERE subject_kind = $1 AND subject_id = $2 AND sha256 = $3",
+        )
+        .bind(kind)
+        .bind(subject_id.clone())
+        .bind(new.sha256.clone())
+        .fetch_optional(&mut *tx)
+        .await?;
         if let Some((id,)) = existing {
             let doc = fetch(&mut tx, parse_col("documents.id", &id)?).await?;
             tx.commit().await?;
@@ -198,10 +236,11 @@ impl Store {
     /// A document with its report and extracted text.
     pub async fn document_report(&self, id: DocumentId) -> Result<ReviewItem, StoreError> {
         let document = self.document(id).await?;
-        let (report, pages): (Option<String>, Option<String>) = sqlx::query_as("SELECT report, pages FROM documents WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_one(&self.pool)
-            .await?;
+        let (report, pages): (Option<String>, Option<String>) =
+            sqlx::query_as("SELECT report, pages FROM documents WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_one(&self.pool)
+                .await?;
         Ok(ReviewItem {
             document,
             report: from_opt_json("documents.report", report.as_deref())?,
@@ -210,7 +249,10 @@ impl Store {
     }
 
     /// The documents uploaded for a subject, oldest first.
-    pub async fn documents_of(&self, subject: DocumentSubject) -> Result<Vec<Document>, StoreError> {
+    pub async fn documents_of(
+        &self,
+        subject: DocumentSubject,
+    ) -> Result<Vec<Document>, StoreError> {
         let (kind, id) = subject_columns(subject);
         let rows: Vec<DocumentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE subject_kind = $1 AND subject_id = $2 ORDER BY id"
@@ -224,10 +266,19 @@ impl Store {
 
     /// Claims the oldest queued document for verification under a lease; a
     /// worker that dies leaves it to be claimed again after the lease.
-    pub async fn claim_document(&self, owner: &str, now: OffsetDateTime, lease_until: OffsetDateTime) -> Result<Option<Document>, StoreError> {
+    pub async fn claim_document(
+        &self,
+        owner: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<Option<Document>, StoreError> {
         let pick = match self.backend {
-            Backend::Sqlite => "SELECT id FROM documents WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < $3) ORDER BY created_at, id LIMIT 1",
-            Backend::Postgres => "SELECT id FROM documents WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < $3) ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => {
+                "SELECT id FROM documents WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < $3) ORDER BY created_at, id LIMIT 1"
+            }
+            Backend::Postgres => {
+                "SELECT id FROM documents WHERE status = 'queued' AND (lease_until IS NULL OR lease_until < $3) ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+            }
         };
         let sql = format!(
             "UPDATE documents SET lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
@@ -310,7 +361,15 @@ impl Store {
         .with_details(details);
         audit::append(&mut tx, entry, now()).await?;
         let document = fetch(&mut tx, id).await?;
-        let outcome = act(&mut tx, self.backend, &document, status, &Actor::Agent, Some(&report.reasons.join("; "))).await?;
+        let outcome = act(
+            &mut tx,
+            self.backend,
+            &document,
+            status,
+            &Actor::Agent,
+            Some(&report.reasons.join("; ")),
+        )
+        .await?;
         tx.commit().await?;
         self.wake_outbox();
         Ok(Some(outcome))
@@ -318,26 +377,44 @@ impl Store {
 
     /// Documents waiting for a person, oldest first, with report and text.
     pub async fn review_queue(&self, limit: u32) -> Result<Vec<ReviewItem>, StoreError> {
-        let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM documents WHERE status = 'review' ORDER BY updated_at, id LIMIT $1")
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+        let ids: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM documents WHERE status = 'review' ORDER BY updated_at, id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
         let mut out = Vec::with_capacity(ids.len());
         for (id,) in ids {
-            out.push(self.document_report(parse_col("documents.id", &id)?).await?);
+            out.push(
+                self.document_report(parse_col("documents.id", &id)?)
+                    .await?,
+            );
         }
         Ok(out)
     }
 
     /// A person's decision on a document in review: the same effects as the
     /// agent's, audited as theirs.
-    pub async fn decide_review(&self, id: DocumentId, approve: bool, comment: Option<&str>, actor: &Actor) -> Result<DecisionOutcome, StoreError> {
+    pub async fn decide_review(
+        &self,
+        id: DocumentId,
+        approve: bool,
+        comment: Option<&str>,
+        actor: &Actor,
+    ) -> Result<DecisionOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
         let document = fetch(&mut tx, id).await?;
         if document.status != DocumentStatus::Review {
-            return Err(StoreError::Conflict(format!("the document is `{}`, not waiting for review", document.status)));
+            return Err(StoreError::Conflict(format!(
+                "the document is `{}`, not waiting for review",
+                document.status
+            )));
         }
-        let status = if approve { DocumentStatus::Approved } else { DocumentStatus::Rejected };
+        let status = if approve {
+            DocumentStatus::Approved
+        } else {
+            DocumentStatus::Rejected
+        };
         sqlx::query("UPDATE documents SET status = $1, decided_by = $2, decision_comment = $3, decided_at = $4, updated_at = $4 WHERE id = $5")
             .bind(status.as_str())
             .bind(actor.label().to_owned())
@@ -362,22 +439,46 @@ impl Store {
 
     /// Approved credentials whose validity ended before `today`.
     pub async fn expired_documents(&self, today: Date) -> Result<Vec<Document>, StoreError> {
-        self.documents_where("status = 'approved' AND expires_on < $1", date_text(today), None).await
+        self.documents_where(
+            "status = 'approved' AND expires_on < $1",
+            date_text(today),
+            None,
+        )
+        .await
     }
 
     /// Approved credentials expiring from `today` up to `until`.
-    pub async fn expiring_documents(&self, today: Date, until: Date) -> Result<Vec<Document>, StoreError> {
-        self.documents_where("status = 'approved' AND expires_on >= $1 AND expires_on <= $2", date_text(today), Some(date_text(until)))
-            .await
+    pub async fn expiring_documents(
+        &self,
+        today: Date,
+        until: Date,
+    ) -> Result<Vec<Document>, StoreError> {
+        self.documents_where(
+            "status = 'approved' AND expires_on >= $1 AND expires_on <= $2",
+            date_text(today),
+            Some(date_text(until)),
+        )
+        .await
     }
 
-    async fn documents_where(&self, condition: &str, a: String, b: Option<String>) -> Result<Vec<Document>, StoreError> {
-        let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {condition} ORDER BY expires_on, id");
+    async fn documents_where(
+        &self,
+        condition: &str,
+        a: String,
+        b: Option<String>,
+    ) -> Result<Vec<Document>, StoreError> {
+        let sql = format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {condition} ORDER BY expires_on, id"
+        );
         let mut q = sqlx::query_as::<_, DocumentRow>(sqlx::AssertSqlSafe(sql)).bind(a);
         if let Some(b) = b {
             q = q.bind(b);
         }
-        q.fetch_all(&self.pool).await?.into_iter().map(Document::try_from).collect()
+        q.fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(Document::try_from)
+            .collect()
     }
 
     /// Marks an approved credential expired and acts as on a withdrawal: the
@@ -387,9 +488,16 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let document = fetch(&mut tx, id).await?;
         if document.status != DocumentStatus::Approved {
-            return Err(StoreError::Conflict(format!("the document is `{}`, not approved", document.status)));
+            return Err(StoreError::Conflict(format!(
+                "the document is `{}`, not approved",
+                document.status
+            )));
         }
-        let why = format!("{} expired on {}", document.doc_type, document.expires_on.map(date_text).unwrap_or_default());
+        let why = format!(
+            "{} expired on {}",
+            document.doc_type,
+            document.expires_on.map(date_text).unwrap_or_default()
+        );
         sqlx::query("UPDATE documents SET status = 'expired', updated_at = $1 WHERE id = $2")
             .bind(ts(now()))
             .bind(id.to_string())
@@ -403,7 +511,15 @@ impl Store {
         };
         audit::append(&mut tx, entry, now()).await?;
         let document = fetch(&mut tx, id).await?;
-        let outcome = act(&mut tx, self.backend, &document, DocumentStatus::Expired, &Actor::Agent, Some(&why)).await?;
+        let outcome = act(
+            &mut tx,
+            self.backend,
+            &document,
+            DocumentStatus::Expired,
+            &Actor::Agent,
+            Some(&why),
+        )
+        .await?;
         tx.commit().await?;
         self.wake_outbox();
         Ok(outcome)
@@ -424,16 +540,33 @@ async fn act(
     actor: &Actor,
     comment: Option<&str>,
 ) -> Result<DecisionOutcome, StoreError> {
-    let mut outcome = DecisionOutcome { document: document.clone(), transitions: Vec::new(), vetting: None };
+    let mut outcome = DecisionOutcome {
+        document: document.clone(),
+        transitions: Vec::new(),
+        vetting: None,
+    };
     let current = required_status(conn, document.subject, &document.doc_type).await?;
-    let keeps_approval = current == Some(DocumentStatus::Approved) && matches!(status, DocumentStatus::Rejected | DocumentStatus::Review);
+    let keeps_approval = current == Some(DocumentStatus::Approved)
+        && matches!(status, DocumentStatus::Rejected | DocumentStatus::Review);
     match document.subject {
         DocumentSubject::Project(pid) => {
             let mut project = projects::fetch_for_update(conn, backend, pid).await?;
-            if project.state.is_terminal() || !project.required_documents.contains(&document.doc_type) || keeps_approval {
+            if project.state.is_terminal()
+                || !project.required_documents.contains(&document.doc_type)
+                || keeps_approval
+            {
                 return Ok(outcome);
             }
-            let done = projects::decide_required_document(conn, backend, &mut project, &document.doc_type, status, comment, actor).await?;
+            let done = projects::decide_required_document(
+                conn,
+                backend,
+                &mut project,
+                &document.doc_type,
+                status,
+                comment,
+                actor,
+            )
+            .await?;
             outcome.transitions = done.into_iter().map(|t| (pid, t)).collect();
             if status == DocumentStatus::Rejected {
                 let subject = format!("Document rejected: {}", document.doc_type);
@@ -458,7 +591,12 @@ async fn act(
 }
 
 /// The types an expert must hold before being vetted.
-pub const EXPERT_CREDENTIALS: [&str; 4] = ["professional_certificate", "identity_confirmation", "liability_insurance", "expert_agreement"];
+pub const EXPERT_CREDENTIALS: [&str; 4] = [
+    "professional_certificate",
+    "identity_confirmation",
+    "liability_insurance",
+    "expert_agreement",
+];
 
 async fn expert_follow_up(
     conn: &mut AnyConnection,
@@ -476,7 +614,9 @@ async fn expert_follow_up(
                 .bind(expert.to_string())
                 .fetch_all(&mut *conn)
                 .await?;
-            let all = EXPERT_CREDENTIALS.iter().all(|t| approved.iter().any(|(a,)| a == t));
+            let all = EXPERT_CREDENTIALS
+                .iter()
+                .all(|t| approved.iter().any(|(a,)| a == t));
             all.then_some(VettingAction::Approve)
         }
         (DocumentStatus::Expired, VettingState::Vetted) => Some(VettingAction::Suspend),
@@ -486,9 +626,13 @@ async fn expert_follow_up(
         return Ok(None);
     };
     let reason = match action {
-        VettingAction::Suspend => Some(Reason::parse(comment.unwrap_or("a credential expired")).map_err(|e| StoreError::Corrupt(e.message))?),
+        VettingAction::Suspend => Some(
+            Reason::parse(comment.unwrap_or("a credential expired"))
+                .map_err(|e| StoreError::Corrupt(e.message))?,
+        ),
         _ => None,
     };
-    let change = experts::apply_vetting(conn, backend, expert, action, reason, &Actor::Agent).await?;
+    let change =
+        experts::apply_vetting(conn, backend, expert, action, reason, &Actor::Agent).await?;
     Ok(Some((change.change.from, change.change.to)))
 }

@@ -28,8 +28,8 @@ pub use builtin::{
     Attachment, BoardView, ChecklistItem, Deal, Notification, TrackerMember, TrackerView,
 };
 pub use codec::now;
-pub use error::StoreError;
 pub use documents::{DecisionOutcome, EXPERT_CREDENTIALS, NewDocument, ReviewItem};
+pub use error::StoreError;
 pub use outbox::Settlement;
 pub use outbox::{OutboxEntry, OutboxStatus};
 pub use projects::{DocumentOutcome, ProjectFilter, ProjectRef, TransitionOutcome};

@@ -145,7 +145,10 @@ fn serve_answers_health_with_no_configuration() {
     let mut child = ssot()
         .current_dir(dir.path())
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("SSOT_PROTOCOLS_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/protocols"))
+        .env(
+            "SSOT_PROTOCOLS_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/protocols"),
+        )
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();

@@ -169,7 +169,7 @@ pub async fn spawn_app_full(
     tweak: impl FnOnce(&mut Settings),
     connectors: impl FnOnce(&Store) -> Connectors,
 ) -> TestApp {
-        let files = tempfile::tempdir().expect("a temporary directory");
+    let files = tempfile::tempdir().expect("a temporary directory");
     let mut settings = Settings {
         database_url: db.url.clone(),
         db_max_connections: 5,

@@ -1,14 +1,18 @@
 //! Integration tests: one binary, a fresh database per test, every storage test
 //! on SQLite and (with `SSOT_TEST_POSTGRES_URL`) on PostgreSQL.
 
+mod fake_llm;
 mod fakes;
 mod helpers;
+mod pdfs;
 
+mod agent;
 mod auth;
 mod bad_input;
 mod cli;
 mod concurrency;
 mod delivery;
+mod extraction;
 mod helpdesk_and_tasks;
 mod lifecycle_http;
 mod orchestration;
