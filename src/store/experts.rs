@@ -113,12 +113,15 @@ async fn write_profile(
     p: &ExpertProfile,
     insert: bool,
 ) -> Result<(), StoreError> {
+    // The optional rating travels as text: sqlx 0.9.0's Any driver sends a
+    // NULL f64 as a 4-byte float (any/arguments.rs swaps Real and Double), so
+    // PostgreSQL's cached statement then refuses the next real 8-byte value.
     let sql = if insert {
         "INSERT INTO expert_profiles (skills, industries, languages, hourly_rate, capacity, rating, vetting, updated_at, contact_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+         VALUES ($1, $2, $3, $4, $5, CAST($6 AS DOUBLE PRECISION), $7, $8, $9)"
     } else {
         "UPDATE expert_profiles SET skills = $1, industries = $2, languages = $3, hourly_rate = $4, capacity = $5,
-         rating = $6, vetting = $7, updated_at = $8 WHERE contact_id = $9"
+         rating = CAST($6 AS DOUBLE PRECISION), vetting = $7, updated_at = $8 WHERE contact_id = $9"
     };
     sqlx::query(sql)
         .bind(to_json(&p.skills))
@@ -126,7 +129,7 @@ async fn write_profile(
         .bind(to_json(&p.languages))
         .bind(p.hourly_rate)
         .bind(i64::from(p.capacity))
-        .bind(p.rating)
+        .bind(p.rating.map(|r| r.to_string()))
         .bind(p.vetting.as_str())
         .bind(ts(now()))
         .bind(id.to_string())

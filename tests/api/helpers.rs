@@ -169,6 +169,12 @@ pub async fn spawn_app_full(
     tweak: impl FnOnce(&mut Settings),
     connectors: impl FnOnce(&Store) -> Connectors,
 ) -> TestApp {
+    // Server logs appear with a failing test's output (RUST_LOG to change the level).
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
     let files = tempfile::tempdir().expect("a temporary directory");
     let mut settings = Settings {
         database_url: db.url.clone(),
@@ -312,6 +318,51 @@ impl TestApp {
             status,
             body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
         }
+    }
+
+    /// Uploads a file as multipart `type` + `file`.
+    pub async fn upload(
+        &self,
+        token: &str,
+        path: &str,
+        doc_type: &str,
+        filename: &str,
+        bytes: Vec<u8>,
+    ) -> Reply {
+        let form = reqwest::multipart::Form::new()
+            .text("type", doc_type.to_owned())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(filename.to_owned()),
+            );
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        }
+    }
+
+    /// Verifies every queued document; returns how many.
+    pub async fn verify_all(&self) -> usize {
+        self.app
+            .verifier("test-verifier")
+            .drain()
+            .await
+            .expect("verification drains")
+    }
+
+    /// Leftover temporary upload files (there should be none).
+    pub fn upload_leftovers(&self) -> usize {
+        std::fs::read_dir(self._files.path().join("documents/tmp")).map_or(0, |d| d.count())
     }
 
     /// Delivers every due outbox entry; returns how many were attempted.

@@ -11,6 +11,7 @@ mod auth;
 mod bad_input;
 mod cli;
 mod concurrency;
+mod credentialing;
 mod delivery;
 mod extraction;
 mod helpdesk_and_tasks;

@@ -1,0 +1,259 @@
+//! The agent over HTTP: uploads verified in the background, decisions that
+//! move the project and the expert's access, the review queue, expiry, and bad
+//! uploads refused with nothing changed.
+
+use serde_json::{Value, json};
+use time::macros::date;
+
+use crate::fake_llm::{FakeLlm, Reply};
+use crate::helpers::{TestApp, TestDb, id, on_both_backends, spawn_app_with};
+use crate::pdfs;
+
+/// A project of Anna's in credentialing, held by Jan, requiring `documents`.
+async fn credentialing(app: &TestApp, documents: &[&str]) -> (String, String, String, String) {
+    let anna = app.client_contact("Kowalska Meble").await;
+    let anna_t = app.token_for("client", &anna).await;
+    let jan = app.vetted_expert("Jan", 2).await;
+    let jan_t = app.token_for("expert", &jan).await;
+    let pid = id(&app.project(&anna, documents).await);
+    app.act(&app.operator, &pid, "start_matching", json!({}))
+        .await
+        .expect(200);
+    app.act(
+        &app.operator,
+        &pid,
+        "offer",
+        json!({ "expert_id": jan["id"] }),
+    )
+    .await
+    .expect(200);
+    app.act(&jan_t, &pid, "accept", json!({})).await.expect(200);
+    app.baseline(&pid).await;
+    app.act(&app.operator, &pid, "start_credentialing", json!({}))
+        .await
+        .expect(200);
+    (pid, anna_t, id(&jan), jan_t)
+}
+
+/// The client contact's legal name, as the fixture writes it.
+const LEGAL: &str = "Kowalska Meble Sp. z o.o.";
+
+fn nda() -> Vec<u8> {
+    format!(
+        "# Mutual NDA and data processing agreement\n\nParties: Coretex Hub and {LEGAL}.\n\n\
+         The parties keep all information confidential (informacje poufne).\n\
+         Personal data is processed on the client's behalf under GDPR article 28.\n\n\
+         Signed: Anna Kowalska, Olga Nowak, 12 May 2026\n"
+    )
+    .into_bytes()
+}
+
+async fn state(app: &TestApp, pid: &str) -> String {
+    app.get(&app.operator, &format!("/projects/{pid}"))
+        .await
+        .expect(200)["state"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn members(app: &TestApp, pid: &str) -> Value {
+    app.get(&app.operator, &format!("/projects/{pid}/tracker"))
+        .await
+        .expect(200)["project"]["members"]
+        .clone()
+}
+
+async fn with_model(db: TestDb) -> (TestApp, FakeLlm) {
+    let fake = FakeLlm::start().await;
+    fake.always(Reply::GroundedMet);
+    let url = fake.base_url.clone();
+    let app = spawn_app_with(db, move |s| {
+        s.llm_base_url = Some(url);
+        s.llm_model = "fake-model".into();
+    })
+    .await;
+    (app, fake)
+}
+
+on_both_backends! {
+    async fn approved_uploads_activate_the_project_and_grant_access(db) {
+        let (app, fake) = with_model(db).await;
+        let (pid, anna_t, jan_id, _) = credentialing(&app, &["insurance_certificate", "nda"]).await;
+        let cert = pdfs::insurance_certificate(LEGAL, "2026-01-01", "2027-12-31");
+        let first = app.upload(&anna_t, &format!("/projects/{pid}/documents"), "insurance_certificate", "polisa.pdf", cert.clone()).await.expect(201);
+        assert_eq!((first["document"]["status"].as_str(), first["document"]["content_type"].as_str()), (Some("queued"), Some("application/pdf")));
+        let again = app.upload(&anna_t, &format!("/projects/{pid}/documents"), "insurance_certificate", "copy.pdf", cert).await.expect(200);
+        assert_eq!(again["document"]["id"], first["document"]["id"], "the same bytes are the same document");
+
+        assert_eq!(app.verify_all().await, 1);
+        let doc = app.get(&anna_t, &format!("/documents/{}", first["document"]["id"].as_str().unwrap())).await.expect(200);
+        assert_eq!((doc["document"]["status"].as_str(), doc["report"]["decision"].as_str()), (Some("approved"), Some("approved")));
+        assert_eq!(doc["document"]["expires_on"], "2027-12-31");
+        assert_eq!(doc["report"]["model"], "fake-model");
+        assert_eq!(state(&app, &pid).await, "credentialing", "the NDA is still missing");
+
+        app.upload(&anna_t, &format!("/projects/{pid}/documents"), "nda", "nda.md", nda()).await.expect(201);
+        app.verify_all().await;
+        assert_eq!(state(&app, &pid).await, "active");
+        let trail = app.get(&app.operator, &format!("/projects/{pid}/audit")).await.expect(200);
+        let last = trail.as_array().unwrap().last().unwrap().clone();
+        assert_eq!((last["action"].as_str(), last["actor_kind"].as_str()), (Some("activate"), Some("agent")));
+        app.drain().await;
+        assert_eq!(members(&app, &pid).await[0]["expert_id"], jan_id.as_str());
+        let docs = app.get(&anna_t, &format!("/projects/{pid}/documents")).await.expect(200);
+        let required: Vec<&str> = docs["required"].as_array().unwrap().iter().map(|d| d["status"].as_str().unwrap()).collect();
+        assert_eq!(required, ["approved", "approved"]);
+        assert_eq!(docs["uploaded"].as_array().unwrap().len(), 2);
+        assert_eq!(fake.requests().len(), 2, "one model call per document");
+    }
+}
+
+on_both_backends! {
+    async fn a_rejected_document_keeps_the_project_waiting_and_tells_the_client(db) {
+        let (app, _fake) = with_model(db).await;
+        let (pid, anna_t, _, _) = credentialing(&app, &["insurance_certificate"]).await;
+        let expired = pdfs::insurance_certificate(LEGAL, "2025-01-01", "2025-12-31");
+        let up = app.upload(&anna_t, &format!("/projects/{pid}/documents"), "insurance_certificate", "old.pdf", expired).await.expect(201);
+        app.verify_all().await;
+        let doc = app.get(&app.operator, &format!("/documents/{}", up["document"]["id"].as_str().unwrap())).await.expect(200);
+        assert_eq!(doc["document"]["status"], "rejected");
+        assert_eq!(doc["report"]["reasons"], json!(["period_covers_today: expired on 2025-12-31"]));
+        assert_eq!(state(&app, &pid).await, "credentialing");
+        let tickets = app.get(&anna_t, &format!("/projects/{pid}/tickets")).await.expect(200);
+        assert_eq!(tickets[0]["subject"], "Document rejected: insurance_certificate");
+        assert!(tickets[0]["messages"][0]["body"].as_str().unwrap().contains("expired on 2025-12-31"));
+        assert_eq!(tickets[0]["messages"][0]["author_role"], "agent");
+    }
+}
+
+on_both_backends! {
+    async fn without_a_model_a_person_decides_in_the_review_queue(db) {
+        let app = spawn_app_with(db, |_| {}).await;
+        let (pid, anna_t, jan_id, jan_t) = credentialing(&app, &["insurance_certificate"]).await;
+        let cert = pdfs::insurance_certificate(LEGAL, "2026-01-01", "2027-12-31");
+        let up = app.upload(&anna_t, &format!("/projects/{pid}/documents"), "insurance_certificate", "polisa.pdf", cert).await.expect(201);
+        let doc_id = up["document"]["id"].as_str().unwrap().to_owned();
+        app.verify_all().await;
+        let queue = app.get(&app.operator, "/reviews").await.expect(200);
+        assert_eq!(queue.as_array().unwrap().len(), 1);
+        assert_eq!(queue[0]["document"]["id"], doc_id.as_str());
+        assert_eq!(queue[0]["report"]["decision"], "review");
+        assert!(queue[0]["pages"][0].as_str().unwrap().contains("CERTIFICATE OF INSURANCE"));
+        assert_eq!(app.get(&anna_t, "/reviews").await.status.as_u16(), 403);
+        let r = app.post(&jan_t, &format!("/reviews/{doc_id}/decision"), json!({ "decision": "approve" })).await;
+        assert_eq!(r.status.as_u16(), 403, "experts do not review");
+
+        let decided = app.post(&app.operator, &format!("/reviews/{doc_id}/decision"), json!({ "decision": "approve", "comment": "insurer confirmed by phone" })).await.expect(200);
+        assert_eq!(decided["document"]["status"], "approved");
+        assert_eq!(decided["document"]["decided_by"], "olga");
+        assert_eq!(decided["transitions"][0]["to"], "active");
+        app.drain().await;
+        assert_eq!(members(&app, &pid).await[0]["expert_id"], jan_id.as_str());
+        let again = app.post(&app.operator, &format!("/reviews/{doc_id}/decision"), json!({ "decision": "reject" })).await;
+        assert_eq!(again.status.as_u16(), 409);
+        assert_eq!(app.get(&app.operator, "/reviews").await.expect(200), json!([]));
+        let trail = app.get(&app.operator, "/audit?limit=50").await.expect(200);
+        assert!(trail.as_array().unwrap().iter().any(|e| e["entity"] == "document" && e["action"] == "review" && e["actor_label"] == "olga"));
+    }
+}
+
+on_both_backends! {
+    async fn an_expired_credential_blocks_the_project_and_removes_access(db) {
+        let (app, _fake) = with_model(db).await;
+        let (pid, anna_t, jan_id, _) = credentialing(&app, &["insurance_certificate"]).await;
+        let cert = pdfs::insurance_certificate(LEGAL, "2026-01-01", "2027-12-31");
+        app.upload(&anna_t, &format!("/projects/{pid}/documents"), "insurance_certificate", "polisa.pdf", cert).await.expect(201);
+        app.verify_all().await;
+        app.drain().await;
+        assert_eq!((state(&app, &pid).await.as_str(), members(&app, &pid).await[0]["expert_id"].as_str()), ("active", Some(jan_id.as_str())));
+        let soon = app.get(&app.operator, "/credentials/expiring?days=3000").await.expect(200);
+        assert_eq!(soon.as_array().unwrap().len(), 1);
+        assert_eq!(app.get(&app.operator, "/credentials/expiring?days=1").await.expect(200), json!([]));
+
+        // The day after the policy ends.
+        assert_eq!(ssot::jobs::credentials::sweep(&app.store, date!(2028 - 01 - 01)).await, 1);
+        assert_eq!(state(&app, &pid).await, "blocked");
+        app.drain().await;
+        assert_eq!(members(&app, &pid).await, json!([]), "access revoked");
+        let trail = app.get(&app.operator, &format!("/projects/{pid}/audit")).await.expect(200);
+        let block = trail.as_array().unwrap().iter().find(|e| e["action"] == "block").unwrap().clone();
+        assert_eq!(block["actor_kind"], "agent");
+        assert!(block["reason"].as_str().unwrap().contains("insurance_certificate"));
+        assert_eq!(ssot::jobs::credentials::sweep(&app.store, date!(2028 - 01 - 01)).await, 0, "once");
+    }
+}
+
+on_both_backends! {
+    async fn bad_uploads_are_refused_and_change_nothing(db) {
+        let app = spawn_app_with(db, |s| s.upload_max_bytes = 64 * 1024).await;
+        let (pid, anna_t, _, jan_t) = credentialing(&app, &["insurance_certificate"]).await;
+        let path = format!("/projects/{pid}/documents");
+        let cert = pdfs::insurance_certificate(LEGAL, "2026-01-01", "2027-12-31");
+        let big = app.upload(&anna_t, &path, "insurance_certificate", "big.pdf", [b"%PDF-1.7\n".to_vec(), vec![b'x'; 80 * 1024]].concat()).await;
+        assert_eq!((big.status.as_u16(), big.code()), (413, "payload_too_large"));
+        let zip = app.upload(&anna_t, &path, "insurance_certificate", "policy.pdf", b"PK\x03\x04 a zip pretending".to_vec()).await;
+        assert_eq!((zip.status.as_u16(), zip.code()), (415, "unsupported_media_type"));
+        let wrong_type = app.upload(&anna_t, &path, "passport", "p.pdf", cert.clone()).await;
+        assert_eq!(wrong_type.status.as_u16(), 422);
+        assert!(wrong_type.body["error"]["message"].as_str().unwrap().contains("insurance_certificate"));
+        let bad_type = app.upload(&anna_t, &path, "Not A Type!", "p.pdf", cert.clone()).await;
+        assert_eq!(bad_type.status.as_u16(), 422);
+        assert_eq!(app.upload(&jan_t, &path, "insurance_certificate", "p.pdf", cert.clone()).await.status.as_u16(), 403);
+        let stranger = app.client_contact("Stranger").await;
+        let stranger_t = app.token_for("client", &stranger).await;
+        assert_eq!(app.upload(&stranger_t, &path, "insurance_certificate", "p.pdf", cert.clone()).await.status.as_u16(), 404);
+        let ghost = "/projects/01234567-89ab-7def-8123-456789abcdef/documents";
+        assert_eq!(app.upload(&app.operator, ghost, "insurance_certificate", "p.pdf", cert.clone()).await.status.as_u16(), 404);
+        let no_file = app.http.post(format!("{}{path}", app.base)).bearer_auth(&anna_t)
+            .multipart(reqwest::multipart::Form::new().text("type", "insurance_certificate")).send().await.unwrap();
+        assert_eq!(no_file.status().as_u16(), 400);
+        let json_body = app.post(&anna_t, &path, json!({ "type": "insurance_certificate" })).await;
+        assert_eq!(json_body.status.as_u16(), 415);
+
+        let docs = app.get(&app.operator, &format!("/projects/{pid}/documents")).await.expect(200);
+        assert_eq!(docs["uploaded"], json!([]), "no document was recorded");
+        assert_eq!(app.upload_leftovers(), 0, "no temporary file was left behind");
+        assert_eq!(app.verify_all().await, 0);
+        // A good upload still works after all that.
+        app.upload(&anna_t, &path, "insurance_certificate", "p.pdf", cert).await.expect(201);
+    }
+}
+
+fn credential(text: &str) -> Vec<u8> {
+    text.as_bytes().to_vec()
+}
+
+on_both_backends! {
+    async fn an_expert_whose_credentials_are_approved_becomes_vetted(db) {
+        let (app, _fake) = with_model(db).await;
+        let body = json!({ "full_name": "Marek Zielinski", "email": "marek@experts.example", "skills": ["automation"], "capacity": 2 });
+        let marek = app.post(&app.operator, "/experts", body).await.expect(201);
+        let mid = id(&marek);
+        app.post(&app.operator, &format!("/experts/{mid}/vetting"), json!({ "action": "start_vetting" })).await.expect(200);
+        let marek_t = app.token_for("expert", &marek).await;
+        let docs = [
+            ("professional_certificate", "Certificate of completion: AWS Solutions Architect\nHolder: Marek Zielinski\nValid until 2028-06-30\n"),
+            ("identity_confirmation", "Trusted profile identity confirmation\nName: ZIELINSKI Marek\nDocument valid until 15.03.2031\n"),
+            ("liability_insurance", "Professional liability insurance (OC zawodowe)\nInsured: Marek Zielinski\nPeriod: from 2026-01-01 to 2027-12-31\nInsurer: Warta S.A.\n"),
+            ("expert_agreement", "Expert framework agreement between Coretex Hub and Marek Zielinski\nConfidentiality of client data.\nSigned by both parties, 2 March 2026\n"),
+        ];
+        let path = format!("/experts/{mid}/documents");
+        let r = app.upload(&marek_t, &path, "insurance_certificate", "x.txt", credential("Insured: Marek")).await;
+        assert_eq!(r.status.as_u16(), 422, "a client document type is not an expert credential");
+        for (i, (doc_type, text)) in docs.iter().enumerate() {
+            app.upload(&marek_t, &path, doc_type, &format!("{doc_type}.txt"), credential(text)).await.expect(201);
+            app.verify_all().await;
+            let vetting = app.get(&app.operator, &format!("/experts/{mid}")).await.expect(200)["vetting"].as_str().unwrap().to_owned();
+            assert_eq!(vetting, if i == 3 { "vetted" } else { "vetting" }, "after {doc_type}");
+        }
+        let listed = app.get(&marek_t, &path).await.expect(200);
+        assert!(listed.as_array().unwrap().iter().all(|d| d["status"] == "approved"), "{listed}");
+        let trail = app.get(&app.operator, &format!("/experts/{mid}/audit")).await.expect(200);
+        let last = trail.as_array().unwrap().last().unwrap().clone();
+        assert_eq!((last["action"].as_str(), last["actor_kind"].as_str()), (Some("approve"), Some("agent")));
+        let other = app.vetted_expert("Other", 1).await;
+        let other_t = app.token_for("expert", &other).await;
+        assert_eq!(app.upload(&other_t, &path, "identity_confirmation", "x.txt", credential("Name: x")).await.status.as_u16(), 404);
+    }
+}
