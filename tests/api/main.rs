@@ -17,4 +17,5 @@ mod extraction;
 mod helpdesk_and_tasks;
 mod lifecycle_http;
 mod orchestration;
+mod real_llm;
 mod store_story;
