@@ -49,6 +49,11 @@ enum Command {
     Migrate,
     /// Run one project through all 11 lifecycle steps on a temporary database and print each step
     Demo,
+    /// Check and index the protocol vault (running servers re-index by themselves when a note changes)
+    Protocols {
+        #[command(subcommand)]
+        command: ProtocolsCommand,
+    },
     /// Verify one document with the agent, without a server, and print the report
     Verify {
         /// The document: PDF, PNG, JPEG, plain text or Markdown
@@ -70,6 +75,16 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProtocolsCommand {
+    /// Read every note, build the index, and list what loaded and what did not (exit 1 if a note is broken)
+    Reindex {
+        /// The vault [default: protocols_dir, ./protocols]
+        #[arg(long, value_name = "DIR")]
+        protocols: Option<PathBuf>,
     },
 }
 
@@ -123,8 +138,11 @@ fn load_settings(cli: &Cli) -> Result<Settings, String> {
         settings.bind = *bind;
     }
     let settings = settings.validate().map_err(|e| e.to_string())?;
-    // The demo brings its own temporary database; verify needs none.
-    if matches!(cli.command, Command::Demo | Command::Verify { .. }) {
+    // The demo brings its own temporary database; verify and protocols need none.
+    if matches!(
+        cli.command,
+        Command::Demo | Command::Verify { .. } | Command::Protocols { .. }
+    ) {
         return Ok(settings);
     }
     settings.with_database_ready().map_err(|e| e.to_string())
@@ -159,6 +177,12 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string()),
+        Command::Protocols {
+            command: ProtocolsCommand::Reindex { protocols },
+        } => {
+            let dir = protocols.unwrap_or_else(|| settings.protocols_dir.clone());
+            ssot::verify_cmd::reindex(&dir)
+        }
         Command::Verify {
             file,
             doc_type,

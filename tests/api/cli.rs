@@ -206,3 +206,94 @@ fn the_demo_runs_one_project_through_all_eleven_steps() {
         "the demo leaves no database behind"
     );
 }
+
+#[test]
+fn verify_reports_on_a_real_pdf_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, to: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            crate::pdfs::insurance_certificate("Kowalska Meble Sp. z o.o.", "2026-01-01", to),
+        )
+        .unwrap();
+        let out = ssot()
+            .env_remove("SSOT_LLM_BASE_URL")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "verify",
+                path.to_str().unwrap(),
+                "--type",
+                "insurance_certificate",
+                "--json",
+            ])
+            .args(["--subject", "legal_name=Kowalska Meble Sp. z o.o."])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let valid = run("valid.pdf", "2099-12-31");
+    assert_eq!(
+        valid["decision"], "review",
+        "no model: the insurer requirement is left to a person"
+    );
+    assert_eq!(valid["pages"], 2);
+    let expired = run("expired.pdf", "2025-12-31");
+    assert_eq!(expired["decision"], "rejected");
+    assert_eq!(
+        expired["reasons"][0],
+        "period_covers_today: expired on 2025-12-31"
+    );
+        let zip = dir.path().join("contract.pdf");
+    std::fs::write(&zip, b"PK\x03\x04 a zip named like a pdf").unwrap();
+    let out = ssot().args(["verify", zip.to_str().unwrap(), "--type", "nda"]).output().unwrap();
+    assert!(
+        !out.status.success(),
+        "a file that is not a document is refused"
+    );
+}
+
+#[test]
+fn protocols_reindex_lists_what_loaded_and_fails_on_a_broken_note() {
+    let out = ssot()
+        .args([
+            "protocols",
+            "reindex",
+            "--protocols",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/protocols"),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("client.insurance_certificate") && text.contains("indexed 8 protocols"),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.md"),
+        "---\napplies_to: [nda]\n---\n",
+    )
+    .unwrap();
+    let out = ssot()
+        .args([
+            "protocols",
+            "reindex",
+            "--protocols",
+            dir.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("BROKEN  broken.md")
+    );
+}

@@ -257,3 +257,28 @@ on_both_backends! {
         assert_eq!(app.upload(&other_t, &path, "identity_confirmation", "x.txt", credential("Name: x")).await.status.as_u16(), 404);
     }
 }
+
+on_both_backends! {
+    async fn a_model_that_never_answers_leaves_nothing_stuck(db) {
+        let fake = FakeLlm::start().await;
+        fake.script([Reply::Hang]);
+        fake.always(Reply::GroundedMet);
+        let url = fake.base_url.clone();
+        let app = spawn_app_with(db, move |s| {
+            s.llm_base_url = Some(url);
+            s.llm_timeout_secs = 1;
+        })
+        .await;
+        let (pid, anna_t, _, _) = credentialing(&app, &["insurance_certificate", "nda"]).await;
+        let cert = pdfs::insurance_certificate(LEGAL, "2026-01-01", "2027-12-31");
+        let hung = app.upload(&anna_t, &format!("/projects/{pid}/documents"), "insurance_certificate", "p.pdf", cert).await.expect(201);
+        app.upload(&anna_t, &format!("/projects/{pid}/documents"), "nda", "nda.md", nda()).await.expect(201);
+        assert_eq!(app.verify_all().await, 2, "the second document is not held up by the first");
+        let first = app.get(&app.operator, &format!("/documents/{}", hung["document"]["id"].as_str().unwrap())).await.expect(200);
+        assert_eq!(first["document"]["status"], "review");
+        assert!(first["report"]["flags"][0]["detail"].as_str().unwrap().contains("did not answer"));
+        let docs = app.get(&app.operator, &format!("/projects/{pid}/documents")).await.expect(200);
+        let statuses: Vec<&str> = docs["uploaded"].as_array().unwrap().iter().map(|d| d["status"].as_str().unwrap()).collect();
+        assert_eq!(statuses, ["review", "approved"]);
+    }
+}
