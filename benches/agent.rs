@@ -17,9 +17,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -230,80 +228,6 @@ fn bench_prompts() -> BTreeMap<&'static str, f64> {
     ])
 }
 
-/// The real server with its own settings in the environment.
-struct Server {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Server {
-    fn start(url: &str, dir: &Path, env: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssot"));
-        cmd.args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--database-url",
-            url,
-        ])
-        .env("SSOT_LOG", "warn")
-        .env(
-            "SSOT_PROTOCOLS_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/protocols"),
-        )
-        .env("SSOT_DOCUMENTS_DIR", dir.join("documents"))
-        .env("SSOT_OUTBOX_POLL_MS", "20")
-        .env_remove("SSOT_LLM_BASE_URL")
-        .current_dir(dir)
-        .stdout(Stdio::null());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        Self {
-            child: cmd.spawn().unwrap(),
-            base: format!("http://127.0.0.1:{port}/api/v1"),
-        }
-    }
-
-    async fn wait(&self, http: &reqwest::Client) {
-        for _ in 0..400 {
-            if http
-                .get(format!("{}/health", self.base))
-                .send()
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("the server did not start");
-    }
-
-    fn rss_kib(pid: u32) -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmRSS:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            })
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A project in credentialing that requires an insurance certificate, and a client token.
 async fn setup(url: &str) -> (String, String) {
     let store = Store::open(url, &PoolConfig::default()).await.unwrap();
@@ -361,7 +285,14 @@ async fn upload(http: &reqwest::Client, url: String, token: &str, bytes: Vec<u8>
 async fn bench_pipeline(dir: &Path, uploads: usize) -> BTreeMap<&'static str, f64> {
     let url = format!("sqlite://{}/pipeline.db?mode=rwc", dir.display());
     let (project, token) = setup(&url).await;
-    let server = Server::start(&url, dir, &[("SSOT_VERIFICATION_WORKERS", "1")]);
+    let server = Server::start(
+        &url,
+        dir,
+        &[
+            ("SSOT_VERIFICATION_WORKERS", "1".into()),
+            ("SSOT_OUTBOX_POLL_MS", "20".into()),
+        ],
+    );
     ssot::init_tls();
     let http = reqwest::Client::new();
     server.wait(&http).await;
@@ -407,23 +338,12 @@ async fn bench_memory(dir: &Path) -> BTreeMap<&'static str, f64> {
     let url = format!("sqlite://{}/memory.db?mode=rwc", dir.display());
     let (project, token) = setup(&url).await;
     // No verification: this measures receiving, not extracting.
-    let server = Server::start(&url, dir, &[("SSOT_VERIFICATION_WORKERS", "0")]);
+    let server = Server::start(&url, dir, &[("SSOT_VERIFICATION_WORKERS", "0".into())]);
     let http = reqwest::Client::new();
     server.wait(&http).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let pid = server.child.id();
-    let idle = Server::rss_kib(pid);
-    let peak = Arc::new(AtomicU64::new(idle));
-    let done = Arc::new(AtomicBool::new(false));
-    let sampler = {
-        let (peak, done) = (peak.clone(), done.clone());
-        std::thread::spawn(move || {
-            while !done.load(Ordering::Relaxed) {
-                peak.fetch_max(Server::rss_kib(pid), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        })
-    };
+    let idle = rss_kib(server.pid());
+    let sampler = PeakRss::start(server.pid());
     let start = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     for i in 0..20u8 {
@@ -441,9 +361,7 @@ async fn bench_memory(dir: &Path) -> BTreeMap<&'static str, f64> {
     }
     while set.join_next().await.is_some() {}
     let wall = start.elapsed().as_secs_f64();
-    done.store(true, Ordering::Relaxed);
-    sampler.join().unwrap();
-    let peak = peak.load(Ordering::Relaxed);
+    let peak = sampler.finish();
     BTreeMap::from([
         ("upload_rss_idle_mib", idle as f64 / 1024.0),
         ("upload_rss_peak_mib", peak as f64 / 1024.0),

@@ -14,9 +14,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -93,58 +90,6 @@ async fn bench_store(url: &str, projects: usize) -> Samples {
     s
 }
 
-/// The real server binary, its memory watched from /proc.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    /// `workers` delivery workers run beside the API (0: an API-only instance).
-    fn start(url: &str, dir: &std::path::Path, workers: usize) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_ssot"))
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--database-url",
-                url,
-            ])
-            .env("SSOT_LOG", "warn")
-            .env("SSOT_OUTBOX_WORKERS", workers.to_string())
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        Server {
-            child,
-            base: format!("http://127.0.0.1:{port}/api/v1"),
-        }
-    }
-
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 async fn call(
     http: &reqwest::Client,
     method: reqwest::Method,
@@ -180,42 +125,17 @@ async fn bench_http(url: &str, projects: usize, workers: usize) -> (Samples, Sam
         .secret;
     store.close().await;
 
-    let server = Server::start(url, dir.path(), workers);
+    let server = Server::start(
+        url,
+        dir.path(),
+        &[("SSOT_OUTBOX_WORKERS", workers.to_string())],
+    );
     ssot::init_tls();
     let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if http
-            .get(format!("{}/health", server.base))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    server.wait(&http).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let idle = server.rss_kib();
-    let peak = Arc::new(AtomicU64::new(idle));
-    let done = Arc::new(AtomicBool::new(false));
-    let pid = server.child.id();
-    let sampler = {
-        let (peak, done) = (peak.clone(), done.clone());
-        std::thread::spawn(move || {
-            while !done.load(Ordering::Relaxed) {
-                let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
-                    .ok()
-                    .and_then(|s| {
-                        s.lines()
-                            .find_map(|l| l.strip_prefix("VmRSS:"))
-                            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-                    })
-                    .unwrap_or(0);
-                peak.fetch_max(rss, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        })
-    };
+    let idle = rss_kib(server.pid());
+    let sampler = PeakRss::start(server.pid());
 
     // Phase 1: one client, for latency.
     let base = server.base.clone();
@@ -252,9 +172,7 @@ async fn bench_http(url: &str, projects: usize, workers: usize) -> (Samples, Sam
         loaded.get.extend(part.get);
     }
     loaded.wall = start.elapsed();
-    done.store(true, Ordering::Relaxed);
-    sampler.join().unwrap();
-    (s, loaded, idle, peak.load(Ordering::Relaxed))
+    (s, loaded, idle, sampler.finish())
 }
 
 /// Concurrent HTTP clients in the load phase.

@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
 use ssot::domain::actor::{Actor, Person, Role};
@@ -290,4 +292,116 @@ pub fn report(name: &str, results: &BTreeMap<String, BTreeMap<&'static str, f64>
         "\nsaved to {} (the next run compares against it)",
         path.display()
     );
+}
+
+/// The real `ssot serve` binary on a free port, with settings in its environment.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn start(url: &str, dir: &Path, env: &[(&str, String)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = Process::new(env!("CARGO_BIN_EXE_ssot"));
+        cmd.args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            url,
+        ])
+        .env("SSOT_LOG", "warn")
+        .env(
+            "SSOT_PROTOCOLS_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/protocols"),
+        )
+        .env("SSOT_DOCUMENTS_DIR", dir.join("documents"))
+        .env_remove("SSOT_LLM_BASE_URL")
+        .current_dir(dir)
+        .stdout(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Self {
+            child: cmd.spawn().unwrap(),
+            base: format!("http://127.0.0.1:{port}/api/v1"),
+        }
+    }
+
+    /// Waits until the server answers its health check.
+    pub async fn wait(&self, http: &reqwest::Client) {
+        for _ in 0..400 {
+            if http
+                .get(format!("{}/health", self.base))
+                .send()
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the server did not start");
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Resident memory of a process, in KiB (0 when it is gone).
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Samples a process's resident memory every 10 ms and keeps the peak.
+pub struct PeakRss {
+    peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl PeakRss {
+    pub fn start(pid: u32) -> Self {
+        use std::sync::atomic::Ordering;
+        let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(rss_kib(pid)));
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = {
+            let (peak, done) = (peak.clone(), done.clone());
+            std::thread::spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            })
+        };
+        Self { peak, done, thread }
+    }
+
+    /// Stops sampling; the peak in KiB.
+    pub fn finish(self) -> u64 {
+        use std::sync::atomic::Ordering;
+        self.done.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap();
+        self.peak.load(Ordering::Relaxed)
+    }
 }

@@ -249,9 +249,12 @@ fn verify_reports_on_a_real_pdf_as_json() {
         expired["reasons"][0],
         "period_covers_today: expired on 2025-12-31"
     );
-        let zip = dir.path().join("contract.pdf");
+    let zip = dir.path().join("contract.pdf");
     std::fs::write(&zip, b"PK\x03\x04 a zip named like a pdf").unwrap();
-    let out = ssot().args(["verify", zip.to_str().unwrap(), "--type", "nda"]).output().unwrap();
+    let out = ssot()
+        .args(["verify", zip.to_str().unwrap(), "--type", "nda"])
+        .output()
+        .unwrap();
     assert!(
         !out.status.success(),
         "a file that is not a document is refused"

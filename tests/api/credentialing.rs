@@ -9,26 +9,12 @@ use crate::fake_llm::{FakeLlm, Reply};
 use crate::helpers::{TestApp, TestDb, id, on_both_backends, spawn_app_with};
 use crate::pdfs;
 
-/// A project of Anna's in credentialing, held by Jan, requiring `documents`.
+/// A project of Anna's in credentialing, held by Jan, requiring `documents`:
+/// `(project, Anna's token, Jan's id, Jan's token)`.
 async fn credentialing(app: &TestApp, documents: &[&str]) -> (String, String, String, String) {
     let anna = app.client_contact("Kowalska Meble").await;
     let anna_t = app.token_for("client", &anna).await;
-    let jan = app.vetted_expert("Jan", 2).await;
-    let jan_t = app.token_for("expert", &jan).await;
-    let pid = id(&app.project(&anna, documents).await);
-    app.act(&app.operator, &pid, "start_matching", json!({}))
-        .await
-        .expect(200);
-    app.act(
-        &app.operator,
-        &pid,
-        "offer",
-        json!({ "expert_id": jan["id"] }),
-    )
-    .await
-    .expect(200);
-    app.act(&jan_t, &pid, "accept", json!({})).await.expect(200);
-    app.baseline(&pid).await;
+    let (pid, jan, jan_t) = app.accepted_project(&anna, documents).await;
     app.act(&app.operator, &pid, "start_credentialing", json!({}))
         .await
         .expect(200);

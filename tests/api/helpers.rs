@@ -224,6 +224,18 @@ pub async fn spawn_app_full(
     }
 }
 
+/// Reads an answer's status and body.
+async fn reply(res: reqwest::Response) -> Reply {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Reply { status, body }
+}
+
 /// An answer: status and JSON body (`Value::Null` when empty).
 #[derive(Debug)]
 pub struct Reply {
@@ -264,15 +276,7 @@ impl TestApp {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let res = req.send().await.expect("the server answers");
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Reply { status, body }
+        reply(req.send().await.expect("the server answers")).await
     }
 
     pub async fn get(&self, token: &str, path: &str) -> Reply {
@@ -312,12 +316,7 @@ impl TestApp {
             .send()
             .await
             .expect("the server answers");
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        Reply {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        }
+        reply(res).await
     }
 
     /// Uploads a file as multipart `type` + `file`.
@@ -343,12 +342,7 @@ impl TestApp {
             .send()
             .await
             .expect("the server answers");
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        Reply {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        }
+        reply(res).await
     }
 
     /// Verifies every queued document; returns how many.
@@ -363,6 +357,34 @@ impl TestApp {
     /// Leftover temporary upload files (there should be none).
     pub fn upload_leftovers(&self) -> usize {
         std::fs::read_dir(self._files.path().join("documents/tmp")).map_or(0, |d| d.count())
+    }
+
+    /// A project of `client`'s accepted by a new vetted expert, baseline
+    /// recorded: `(project id, expert, expert token)`.
+    pub async fn accepted_project(
+        &self,
+        client: &Value,
+        documents: &[&str],
+    ) -> (String, Value, String) {
+        let jan = self.vetted_expert("Jan", 2).await;
+        let jan_t = self.token_for("expert", &jan).await;
+        let pid = id(&self.project(client, documents).await);
+        self.act(&self.operator, &pid, "start_matching", json!({}))
+            .await
+            .expect(200);
+        self.act(
+            &self.operator,
+            &pid,
+            "offer",
+            json!({ "expert_id": jan["id"] }),
+        )
+        .await
+        .expect(200);
+        self.act(&jan_t, &pid, "accept", json!({}))
+            .await
+            .expect(200);
+        self.baseline(&pid).await;
+        (pid, jan, jan_t)
     }
 
     /// Delivers every due outbox entry; returns how many were attempted.

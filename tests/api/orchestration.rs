@@ -11,23 +11,7 @@ use crate::helpers::{TestApp, id, on_both_backends, spawn_app, spawn_app_with};
 /// A project of Anna's, accepted by a vetted expert, baseline recorded.
 async fn accepted_project(app: &TestApp, documents: &[&str]) -> (String, Value, String) {
     let anna = app.client_contact("Anna").await;
-    let jan = app.vetted_expert("Jan", 2).await;
-    let jan_t = app.token_for("expert", &jan).await;
-    let pid = id(&app.project(&anna, documents).await);
-    app.act(&app.operator, &pid, "start_matching", json!({}))
-        .await
-        .expect(200);
-    app.act(
-        &app.operator,
-        &pid,
-        "offer",
-        json!({ "expert_id": jan["id"] }),
-    )
-    .await
-    .expect(200);
-    app.act(&jan_t, &pid, "accept", json!({})).await.expect(200);
-    app.baseline(&pid).await;
-    (pid, jan, jan_t)
+    app.accepted_project(&anna, documents).await
 }
 
 async fn members(app: &TestApp, pid: &str) -> Vec<String> {
