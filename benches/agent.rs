@@ -138,7 +138,7 @@ fn bench_extraction(dir: &Path) -> BTreeMap<&'static str, f64> {
             let t = Instant::now();
             let result = extract_blocking(&bytes, FileKind::Pdf, Limits::default());
             runs.push(t.elapsed().as_secs_f64());
-            text = result.ok();
+            text = result.ok().map(|e| e.pages);
         }
         let Some(ours) = text else { continue };
         pages += ours.len();
@@ -193,7 +193,9 @@ fn bench_prompts() -> BTreeMap<&'static str, f64> {
     let samples = [
         (
             "insurance_certificate",
-            extract_blocking(&five_pages(0), FileKind::Pdf, Limits::default()).unwrap(),
+            extract_blocking(&five_pages(0), FileKind::Pdf, Limits::default())
+                .unwrap()
+                .pages,
         ),
         ("nda", vec![nda.to_owned()]),
     ];
@@ -211,12 +213,12 @@ fn bench_prompts() -> BTreeMap<&'static str, f64> {
         retrieved += agent
             .prompts_for(&vault, protocol, &asked, pages, today)
             .iter()
-            .map(String::len)
+            .map(|c| c.prompt.len())
             .sum::<usize>();
         whole += agent
             .prompts_with_whole_vault(&vault, protocol, &asked, pages, today)
             .iter()
-            .map(String::len)
+            .map(|c| c.prompt.len())
             .sum::<usize>();
     }
     let system = Prompts::load(None).unwrap().system.len() * samples.len();

@@ -39,6 +39,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// A request taking longer than this is answered with 503.
     pub request_timeout_secs: u64,
+    /// The same bound for a file upload, which may stream for longer.
+    pub upload_timeout_secs: u64,
     /// Outbox delivery workers in this process.
     pub outbox_workers: usize,
     /// How long a worker's claim on an entry lasts before another may take it over.
@@ -66,8 +68,12 @@ pub struct Settings {
     pub upload_max_bytes: u64,
     /// Background verification workers in this process.
     pub verification_workers: usize,
-    /// How long a worker's claim on a document lasts (covers a slow model).
+    /// How long a worker's claim on a document lasts without being renewed;
+    /// a live worker renews it, a dead one's document is retaken after it.
     pub verification_lease_secs: u64,
+    /// Attempts at verifying one document (workers that died or crashed on
+    /// it) before it goes to review instead.
+    pub verification_max_attempts: u32,
     pub extraction_timeout_secs: u64,
     pub extraction_max_pages: usize,
     /// An OpenAI-compatible endpoint up to `/v1`; without it no model is asked.
@@ -84,6 +90,9 @@ pub struct Settings {
     pub llm_confidence_threshold: f64,
     /// Upper bound of one prompt, in characters; longer documents go in chunks.
     pub llm_prompt_budget_chars: usize,
+    /// At most this many chunks (model calls) per document; the rest of a
+    /// longer document is left to a person.
+    pub llm_max_chunks: usize,
     /// Credentials expiring within this many days are listed as expiring.
     pub expiry_warning_days: u32,
     /// How often expired credentials are looked for.
@@ -107,6 +116,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
+            upload_timeout_secs: 600,
             outbox_workers: 2,
             outbox_lease_secs: 60,
             outbox_max_attempts: 8,
@@ -121,7 +131,8 @@ impl Default for Settings {
             documents_dir: PathBuf::from("./data/documents"),
             upload_max_bytes: 25 * 1024 * 1024,
             verification_workers: 1,
-            verification_lease_secs: 900,
+            verification_lease_secs: 120,
+            verification_max_attempts: 3,
             extraction_timeout_secs: 30,
             extraction_max_pages: 200,
             llm_base_url: None,
@@ -134,6 +145,7 @@ impl Default for Settings {
             llm_max_output_tokens: 800,
             llm_confidence_threshold: 0.8,
             llm_prompt_budget_chars: 12_000,
+            llm_max_chunks: 8,
             expiry_warning_days: 30,
             expiry_check_interval_secs: 86_400,
         }
@@ -266,6 +278,7 @@ impl Settings {
             confidence_threshold: self.llm_confidence_threshold,
             prompt_budget_chars: self.llm_prompt_budget_chars,
             guidance_budget_chars: self.llm_prompt_budget_chars / 6,
+            max_chunks: self.llm_max_chunks,
             limits: Limits {
                 max_pages: self.extraction_max_pages,
                 timeout: Duration::from_secs(self.extraction_timeout_secs),
@@ -287,12 +300,18 @@ impl Settings {
         let at_least_one = [
             ("db_max_connections", u64::from(self.db_max_connections)),
             ("request_timeout_secs", self.request_timeout_secs),
+            ("upload_timeout_secs", self.upload_timeout_secs),
             ("outbox_max_attempts", u64::from(self.outbox_max_attempts)),
             ("outbox_poll_ms", self.outbox_poll_ms),
             ("offer_ttl_hours", self.offer_ttl_hours),
             ("scheduler_interval_secs", self.scheduler_interval_secs),
             ("upload_max_bytes", self.upload_max_bytes),
             ("verification_lease_secs", self.verification_lease_secs),
+            (
+                "verification_max_attempts",
+                u64::from(self.verification_max_attempts),
+            ),
+            ("llm_max_chunks", self.llm_max_chunks as u64),
             ("extraction_timeout_secs", self.extraction_timeout_secs),
             ("extraction_max_pages", self.extraction_max_pages as u64),
             ("llm_timeout_secs", self.llm_timeout_secs),

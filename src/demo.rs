@@ -5,10 +5,11 @@
 use std::fmt::Write as _;
 
 use crate::App;
+use crate::agent::sniff::sniff;
 use crate::config::Settings;
 use crate::domain::actor::{Actor, Person, Role};
 use crate::domain::contact::{ContactInput, ContactKind, NewContact};
-use crate::domain::document::{Decision, DocumentType};
+use crate::domain::document::{Document, DocumentSubject, DocumentType};
 use crate::domain::expert::{ExpertProfile, ProfileInput, VettingAction};
 use crate::domain::ids::{ContactId, ProjectId};
 use crate::domain::lifecycle::{Command, Transition};
@@ -16,8 +17,10 @@ use crate::domain::matching;
 use crate::domain::metrics::{Baseline, Outcome};
 use crate::domain::project::{NewProject, NewProjectInput};
 use crate::domain::validation::Reason;
+use crate::domain::verification::{Source, Verdict};
 use crate::jobs::delivery::Delivery;
-use crate::store::{OutboxStatus, Store, StoreError};
+use crate::jobs::verification::VerifyStep;
+use crate::store::{NewDocument, OutboxStatus, Store, StoreError};
 
 /// The running demo: the app, a delivery worker, and what was printed so far.
 struct Demo {
@@ -129,6 +132,32 @@ impl Demo {
             names.join(", ")
         })
     }
+}
+
+/// Stores a client's file and queues it for the agent, as an upload does.
+async fn upload(
+    app: &App,
+    project: ProjectId,
+    doc_type: &str,
+    filename: &str,
+    text: &str,
+    by: &Actor,
+) -> Result<Document, Box<dyn std::error::Error>> {
+    let mut incoming = app.blobs.receive().await?;
+    incoming.write(text.as_bytes()).await?;
+    let received = incoming.finish().await?;
+    let kind = sniff(&received.head).ok_or("the demo document is not text")?;
+    let (size_bytes, sha256) = (received.size, received.sha256.clone());
+    app.blobs.keep(received).await?;
+    let new = NewDocument {
+        subject: DocumentSubject::Project(project),
+        doc_type: DocumentType::parse("type", doc_type)?,
+        filename: filename.into(),
+        content_type: kind.content_type().into(),
+        size_bytes,
+        sha256,
+    };
+    Ok(app.store.insert_document(new, by).await?.0)
 }
 
 async fn contact(
@@ -328,30 +357,75 @@ pub async fn run() -> Result<String, Box<dyn std::error::Error>> {
     demo.act(Command::StartCredentialing, &op).await?;
 
     demo.say(
-        " 8. Documents approved: the project becomes active by itself and the expert gets access",
+        " 8. Documents: the client uploads them, the agent checks them against the protocols,",
     );
-    for doc in ["nda", "insurance_certificate"] {
-        let doc = DocumentType::parse("doc", doc)?;
-        let outcome = demo
-            .store
-            .decide_document(
-                demo.id(),
-                &doc,
-                Decision::Approve,
-                Some("checked by hand"),
-                &op,
-            )
-            .await?;
-        demo.say(format!("      {doc}: approved by olga"));
-        for t in &outcome.transitions {
-            demo.print_transition(t, &Actor::Agent);
+    demo.say("    a person decides what it cannot; the last approval activates the project and grants access");
+    let anna = person(Role::Client, Some(client), "Anna Kowalska");
+    let until = (crate::store::now().date() + time::Duration::days(365)).to_string();
+    let documents = [
+        (
+            "nda",
+            "nda.md",
+            "# Umowa o zachowaniu poufności (NDA)\n\nZawarta pomiędzy Kowalska Meble Sp. z o.o. a Coretex Hub.\n\
+             Strony zobowiązują się zachować w poufności wszystkie informacje.\n\nPodpisy: Anna Kowalska, Olga Operator\n"
+                .to_owned(),
+        ),
+        (
+            "insurance_certificate",
+            "polisa.txt",
+            format!(
+                "CERTYFIKAT UBEZPIECZENIA OC\nUbezpieczony: Kowalska Meble Sp. z o.o.\n\
+                 Ubezpieczenie odpowiedzialności cywilnej działalności gospodarczej\n\
+                 Okres ubezpieczenia: od 2026-01-01 do {until}\nUbezpieczyciel: PZU SA\n"
+            ),
+        ),
+    ];
+    let verifier = app.verifier("demo-verifier");
+    for (doc_type, filename, text) in documents {
+        let document = upload(&app, demo.id(), doc_type, filename, &text, &anna).await?;
+        let VerifyStep::Done { report, .. } = verifier.step().await? else {
+            return Err(
+                StoreError::Conflict("the uploaded document was not verified".into()).into(),
+            );
+        };
+        let by_rule = report
+            .requirements
+            .iter()
+            .filter(|r| r.source == Source::Rule && r.verdict == Verdict::Met)
+            .count();
+        let open: Vec<&str> = report
+            .requirements
+            .iter()
+            .filter(|r| r.verdict != Verdict::Met)
+            .map(|r| r.id.as_str())
+            .collect();
+        demo.say(format!(
+            "      {filename} ({doc_type}) uploaded by anna; agent: {by_rule} rules met, {} for a person ({}) -> {}",
+            open.len(),
+            if open.is_empty() { "none".to_owned() } else { open.join(", ") },
+            report.decision
+        ));
+        if report.decision == crate::domain::verification::Outcome::Review {
+            let outcome = demo
+                .store
+                .decide_review(
+                    document.id,
+                    true,
+                    Some("signatures and insurer checked by hand"),
+                    None,
+                    &op,
+                )
+                .await?;
+            demo.say(format!("      review queue: olga approves {doc_type}"));
+            for (_, t) in &outcome.transitions {
+                demo.print_transition(t, &Actor::Agent);
+            }
         }
         demo.deliver().await?;
     }
     demo.say(format!("      tracker members: {}", demo.members().await?));
 
     demo.say(" 9. Helpdesk for the client and the expert");
-    let anna = person(Role::Client, Some(client), "Anna Kowalska");
     let ticket = demo
         .store
         .create_ticket(

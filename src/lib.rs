@@ -106,6 +106,7 @@ impl App {
         let config = VerifierConfig {
             lease: Duration::from_secs(self.settings.verification_lease_secs),
             poll: Duration::from_millis(self.settings.outbox_poll_ms),
+            max_attempts: self.settings.verification_max_attempts,
         };
         Verifier::new(
             self.store.clone(),
@@ -120,6 +121,7 @@ impl App {
         let limits = HttpLimits {
             max_body_bytes: self.settings.max_body_bytes,
             request_timeout: self.settings.request_timeout(),
+            upload_timeout: Duration::from_secs(self.settings.upload_timeout_secs),
         };
         let state = AppState {
             store: self.store.clone(),
@@ -160,6 +162,7 @@ impl App {
         jobs.spawn(jobs::credentials::run(
             self.store.clone(),
             expiry,
+            self.settings.expiry_warning_days,
             cancel.clone(),
         ));
         jobs.spawn(watch_protocols(

@@ -117,7 +117,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    ssot::telemetry::init(&settings.log, settings.log_format);
+    // The demo's transcript is its output; the workers' log lines would bury it.
+    let log = match cli.command {
+        Command::Demo if settings.log == Settings::default().log => "warn",
+        _ => settings.log.as_str(),
+    };
+    ssot::telemetry::init(log, settings.log_format);
     ssot::init_tls();
     let runtime = tokio::runtime::Runtime::new().expect("the tokio runtime starts");
     match runtime.block_on(run(cli.command, settings)) {

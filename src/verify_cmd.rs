@@ -85,6 +85,7 @@ pub async fn run(settings: &Settings, args: VerifyArgs) -> Result<Report, String
             kind,
             bytes,
             subject,
+            subject_kind: None,
             today,
         })
         .await;

@@ -49,13 +49,22 @@ pub enum ExtractError {
 /// The text of each page, in order (page 1 first).
 pub type Pages = Vec<String>;
 
+/// What extraction read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Extraction {
+    pub pages: Pages,
+    /// Pages (1-based) whose text could not be read; they read as empty, so
+    /// what the document says there is unknown.
+    pub unreadable: Vec<u32>,
+}
+
 /// Extracts on a blocking thread, within `limits.timeout`. A timed-out thread
 /// cannot be stopped, so file size and page count are what bound its work.
 pub async fn extract(
     bytes: Vec<u8>,
     kind: FileKind,
     limits: Limits,
-) -> Result<Pages, ExtractError> {
+) -> Result<Extraction, ExtractError> {
     let work = tokio::task::spawn_blocking(move || extract_blocking(&bytes, kind, limits));
     match tokio::time::timeout(limits.timeout, work).await {
         Ok(Ok(result)) => result,
@@ -69,13 +78,16 @@ pub fn extract_blocking(
     bytes: &[u8],
     kind: FileKind,
     limits: Limits,
-) -> Result<Pages, ExtractError> {
+) -> Result<Extraction, ExtractError> {
     let run = || match kind {
         FileKind::Pdf => pdf(bytes, limits),
-        FileKind::Text | FileKind::Markdown => text(bytes),
+        FileKind::Text | FileKind::Markdown => text(bytes).map(|pages| Extraction {
+            pages,
+            unreadable: Vec::new(),
+        }),
         FileKind::Png | FileKind::Jpeg => Err(ExtractError::NoText),
     };
-    let pages = std::panic::catch_unwind(AssertUnwindSafe(run)).map_err(|panic| {
+    let extraction = std::panic::catch_unwind(AssertUnwindSafe(run)).map_err(|panic| {
         let message = panic
             .downcast_ref::<String>()
             .cloned()
@@ -83,14 +95,15 @@ pub fn extract_blocking(
             .unwrap_or_else(|| "panic".into());
         ExtractError::Crashed(message)
     })??;
-    let readable: usize = pages
+    let readable: usize = extraction
+        .pages
         .iter()
         .map(|p| p.chars().filter(|c| c.is_alphanumeric()).count())
         .sum();
     if readable < MIN_TEXT_CHARS {
         return Err(ExtractError::NoText);
     }
-    Ok(pages)
+    Ok(extraction)
 }
 
 fn text(bytes: &[u8]) -> Result<Pages, ExtractError> {
@@ -102,7 +115,7 @@ fn text(bytes: &[u8]) -> Result<Pages, ExtractError> {
     Ok(text.split('\u{c}').map(str::to_owned).collect())
 }
 
-fn pdf(bytes: &[u8], limits: Limits) -> Result<Pages, ExtractError> {
+fn pdf(bytes: &[u8], limits: Limits) -> Result<Extraction, ExtractError> {
     let options = lopdf::LoadOptions {
         max_decompressed_size: Some(limits.max_page_bytes),
         ..Default::default()
@@ -122,13 +135,42 @@ fn pdf(bytes: &[u8], limits: Limits) -> Result<Pages, ExtractError> {
     if pages.len() > limits.max_pages {
         return Err(ExtractError::TooManyPages(pages.len(), limits.max_pages));
     }
-    // A page that fails (an unsupported font encoding) reads as empty; the
-    // no-text rule catches a document where nothing reads.
-    Ok(pages
-        .keys()
-        .map(|n| {
+    // A page that fails (an unsupported font encoding, a broken stream) reads
+    // as empty and is reported; the no-text rule catches a document where
+    // nothing reads.
+    let mut extraction = Extraction::default();
+    for (i, (n, page_id)) in pages.iter().enumerate() {
+        let text = if damaged(&doc, *page_id, limits.max_page_bytes) {
+            Err("a content stream cannot be decoded".to_owned())
+        } else {
             doc.extract_text_with_limit(&[*n], limits.max_page_bytes)
-                .unwrap_or_default()
-        })
-        .collect())
+                .map_err(|e| e.to_string())
+        };
+        match text {
+            Ok(text) => extraction.pages.push(text),
+            Err(error) => {
+                tracing::debug!(page = i + 1, %error, "a PDF page could not be read");
+                extraction.pages.push(String::new());
+                extraction.unreadable.push(i as u32 + 1);
+            }
+        }
+    }
+    Ok(extraction)
+}
+
+/// Whether a page's content is missing or fails to decode. lopdf forgives
+/// both (a corrupt Flate stream decodes to nothing), which would read as a
+/// blank page rather than an error. More than a few compressed bytes that
+/// decode to nothing is damage: even an empty page compresses to less.
+fn damaged(doc: &lopdf::Document, page: lopdf::ObjectId, limit: usize) -> bool {
+    const EMPTY_COMPRESSED: usize = 16;
+    doc.get_page_contents(page).into_iter().any(|id| {
+        match doc.get_object(id).and_then(lopdf::Object::as_stream) {
+            Ok(stream) => match stream.get_plain_content_with_limit(limit) {
+                Ok(plain) => plain.is_empty() && stream.content.len() > EMPTY_COMPRESSED,
+                Err(_) => true,
+            },
+            Err(_) => true,
+        }
+    })
 }

@@ -45,7 +45,7 @@ pub const SNIFF_BYTES: usize = 8192;
 
 /// Tells the kind from the first bytes of a file (up to [`SNIFF_BYTES`]).
 /// Text must be UTF-8 without control characters other than whitespace and
-/// form feed; the rest of the file is checked by [`is_text`] once stored.
+/// form feed; the rest of the file is checked by [`TextCheck`] as it streams.
 pub fn sniff(head: &[u8]) -> Option<FileKind> {
     if head.starts_with(b"%PDF-") {
         return Some(FileKind::Pdf);
@@ -57,7 +57,7 @@ pub fn sniff(head: &[u8]) -> Option<FileKind> {
         return Some(FileKind::Jpeg);
     }
     let text = utf8_prefix(head)?;
-    if text.trim().is_empty() || !plain(text) {
+    if text.trim().is_empty() || !plain(text) || structured(text) {
         return None;
     }
     Some(if looks_like_markdown(text) {
@@ -86,6 +86,60 @@ fn plain(text: &str) -> bool {
 /// Whether a whole stored file is text as [`sniff`] means it.
 pub fn is_text(bytes: &[u8]) -> bool {
     std::str::from_utf8(bytes).is_ok_and(plain)
+}
+
+/// [`is_text`] over a stream, a chunk at a time, holding at most the three
+/// bytes of a code point cut by a chunk boundary.
+#[derive(Debug, Default)]
+pub struct TextCheck {
+    carry: Vec<u8>,
+    failed: bool,
+}
+
+impl TextCheck {
+    pub fn feed(&mut self, chunk: &[u8]) {
+        if self.failed {
+            return;
+        }
+        let joined;
+        let data = if self.carry.is_empty() {
+            chunk
+        } else {
+            joined = [std::mem::take(&mut self.carry).as_slice(), chunk].concat();
+            joined.as_slice()
+        };
+        let (valid, rest) = match std::str::from_utf8(data) {
+            Ok(s) => (s, &[][..]),
+            Err(e) if e.error_len().is_none() => (
+                std::str::from_utf8(&data[..e.valid_up_to()]).expect("checked prefix"),
+                &data[e.valid_up_to()..],
+            ),
+            Err(_) => {
+                self.failed = true;
+                return;
+            }
+        };
+        self.failed = !plain(valid);
+        self.carry = rest.to_vec();
+    }
+
+    /// Whether everything fed was text, ending on a whole code point.
+    pub fn finish(self) -> bool {
+        !self.failed && self.carry.is_empty()
+    }
+}
+
+/// Markup (HTML, XML, SVG) and data (JSON) are text too, but not documents
+/// anyone signed, and markup can hide what a reader would see: refused.
+fn structured(text: &str) -> bool {
+    let t = text.trim_start_matches('\u{feff}').trim_start();
+    let mut chars = t.chars();
+    match (chars.next(), chars.next()) {
+        (Some('<'), Some(c)) => c.is_ascii_alphabetic() || matches!(c, '!' | '?'),
+        (Some('{'), _) => true,
+        (Some('['), Some(c)) => matches!(c, '{' | '"'),
+        _ => false,
+    }
 }
 
 fn looks_like_markdown(text: &str) -> bool {
@@ -120,6 +174,22 @@ mod tests {
         assert_eq!(sniff(b"MZ\x90\0 an exe"), None);
         assert_eq!(sniff(b"   \n"), None, "nothing to read");
         assert_eq!(sniff(b"text with \x01 control"), None);
+        for markup in [
+            &b"<!DOCTYPE html><html><body>NIP</body></html>"[..],
+            b"  <html><p>Policy</p>",
+            b"<?xml version=\"1.0\"?><policy/>",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+            b"{\"verdict\": \"met\"}",
+            b"[{\"id\": 1}]",
+        ] {
+            assert_eq!(sniff(markup), None, "{}", String::from_utf8_lossy(markup));
+        }
+        assert_eq!(
+            sniff(b"[[Insurers]] list, see the note"),
+            Some(FileKind::Markdown),
+            "a wikilink is Markdown"
+        );
+        assert_eq!(sniff(b"<3 thanks"), Some(FileKind::Text));
     }
 
     #[test]

@@ -436,6 +436,151 @@ mod tests {
         assert!(found.iter().any(|g| g.heading == "Insurers"), "{found:?}");
     }
 
+    /// The shipped pattern checks read real wording both ways: a negation or a
+    /// look-alike word must not pass for the thing the rule asks for.
+    #[test]
+    fn the_shipped_pattern_checks_refuse_negative_wording() {
+        use crate::domain::checks::{self, Subject};
+        use crate::domain::verification::Verdict;
+        let vault = Vault::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("protocols")).unwrap();
+        let verdict = |doc_type: &str, requirement: &str, text: &str| {
+            let protocol = vault
+                .protocol_for(&DocumentType::parse("t", doc_type).unwrap())
+                .unwrap();
+            let req = protocol
+                .requirements
+                .iter()
+                .find(|r| r.id == requirement)
+                .unwrap();
+            let today = time::macros::date!(2026 - 11 - 30);
+            checks::run(
+                req.compiled.as_ref().unwrap(),
+                &[text.to_owned()],
+                &Subject::new(),
+                today,
+            )
+            .verdict
+        };
+        let cases = [
+            (
+                "tax_id_confirmation",
+                "active_vat_payer",
+                "Status podatnika VAT: Czynny",
+                true,
+            ),
+            (
+                "tax_id_confirmation",
+                "active_vat_payer",
+                "Status podatnika VAT – czynny",
+                true,
+            ),
+            (
+                "tax_id_confirmation",
+                "active_vat_payer",
+                "VAT status: active",
+                true,
+            ),
+            (
+                "tax_id_confirmation",
+                "active_vat_payer",
+                "Yes, valid VAT number",
+                true,
+            ),
+            (
+                "tax_id_confirmation",
+                "active_vat_payer",
+                "Status podatnika VAT: Niezarejestrowany",
+                false,
+            ),
+            (
+                "tax_id_confirmation",
+                "active_vat_payer",
+                "Podmiot jest nieczynny; podatnik VAT zwolniony",
+                false,
+            ),
+            (
+                "tax_id_confirmation",
+                "active_vat_payer",
+                "No, invalid VAT number for cross border transactions",
+                false,
+            ),
+            (
+                "tax_id_confirmation",
+                "active_vat_payer",
+                "The company is not active. VAT status: inactive",
+                false,
+            ),
+            (
+                "insurance_certificate",
+                "liability_cover",
+                "Polisa OC działalności gospodarczej",
+                true,
+            ),
+            (
+                "insurance_certificate",
+                "liability_cover",
+                "Ubezpieczenie odpowiedzialności cywilnej",
+                true,
+            ),
+            (
+                "insurance_certificate",
+                "liability_cover",
+                "Cover: third-party liability",
+                true,
+            ),
+            (
+                "insurance_certificate",
+                "liability_cover",
+                "Insured: Acme Limited Liability Company. Cover: property damage (fire, flood)",
+                false,
+            ),
+            (
+                "insurance_certificate",
+                "liability_cover",
+                "Ubezpieczenie mienia od ognia (AC pojazdu)",
+                false,
+            ),
+            (
+                "liability_insurance",
+                "professional_liability",
+                "Professional indemnity insurance",
+                true,
+            ),
+            (
+                "liability_insurance",
+                "professional_liability",
+                "Ubezpieczenie OC zawodowe",
+                true,
+            ),
+            (
+                "liability_insurance",
+                "professional_liability",
+                "Errors & Omissions policy",
+                true,
+            ),
+            (
+                "liability_insurance",
+                "professional_liability",
+                "Professional Services Ltd, travel insurance",
+                false,
+            ),
+            (
+                "liability_insurance",
+                "professional_liability",
+                "Ubezpieczenie NNW (następstw nieszczęśliwych wypadków)",
+                false,
+            ),
+        ];
+        for (doc_type, requirement, text, met) in cases {
+            let want = if met { Verdict::Met } else { Verdict::NotMet };
+            assert_eq!(
+                verdict(doc_type, requirement, text),
+                want,
+                "{doc_type}/{requirement}: {text}"
+            );
+        }
+    }
+
     #[test]
     fn the_vault_reloads_when_a_note_changes_and_reports_broken_notes() {
         let dir = tempfile::tempdir().unwrap();

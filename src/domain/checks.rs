@@ -160,7 +160,11 @@ fn not_expired(pages: &[String], today: Date) -> CheckResult {
 
 fn matches_record(field: RecordField, pages: &[String], subject: &Subject) -> CheckResult {
     let key = field.to_string();
-    let Some(expected) = subject.get(&key).filter(|v| !v.trim().is_empty()) else {
+    let comparable = |v: &&String| match field {
+        RecordField::TaxId => !digits(v).is_empty(),
+        _ => !words(v).is_empty(),
+    };
+    let Some(expected) = subject.get(&key).filter(comparable) else {
         return CheckResult::unclear(format!("the record has no {key} to compare with"));
     };
     for (i, page) in pages.iter().enumerate() {
@@ -194,7 +198,7 @@ fn find_record_value(field: RecordField, expected: &str, page: &str) -> Option<S
             let want = digits(expected);
             NUMBERS
                 .find_iter(page)
-                .find(|m| digits(m.as_str()).contains(&want))
+                .find(|m| names_number(m.as_str(), &want))
                 .map(|m| m.as_str().to_owned())
         }
         RecordField::LegalName => {
@@ -208,6 +212,23 @@ fn find_record_value(field: RecordField, expected: &str, page: &str) -> Option<S
                 .then(|| expected.to_owned())
         }
     }
+}
+
+/// Whether a run of numbers holds `want` exactly, as whole groups: "NIP
+/// 526-000-12-46" and "5260001246 / REGON 123" do, "95260001246" does not.
+fn names_number(run: &str, want: &str) -> bool {
+    let groups: Vec<String> = run
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
+        .collect();
+    (0..groups.len()).any(|start| {
+        let mut joined = String::new();
+        groups[start..].iter().any(|g| {
+            joined.push_str(g);
+            joined.len() >= want.len() && joined == want
+        })
+    })
 }
 
 #[cfg(test)]
@@ -324,6 +345,32 @@ mod tests {
             )
             .verdict,
             Verdict::Unclear
+        );
+    }
+
+    #[test]
+    fn a_tax_id_must_be_the_whole_number_not_part_of_a_longer_one() {
+        let tax = |text: &str, record: &str| {
+            let subject: Subject = [("tax_id".to_owned(), record.to_owned())].into();
+            run(
+                &CompiledCheck::MatchesRecord(RecordField::TaxId),
+                &pages(&[text]),
+                &subject,
+                TODAY,
+            )
+            .verdict
+        };
+        assert_eq!(tax("NIP 526-000-12-46", "5260001246"), Verdict::Met);
+        assert_eq!(
+            tax("NIP: 5260001246 / REGON 012345678", "526 000 12 46"),
+            Verdict::Met
+        );
+        assert_eq!(tax("account 95260001246", "5260001246"), Verdict::NotMet);
+        assert_eq!(tax("ref 5260001246780", "5260001246"), Verdict::NotMet);
+        assert_eq!(
+            tax("NIP 526-000-12-46", "n/a"),
+            Verdict::Unclear,
+            "no digits to compare"
         );
     }
 

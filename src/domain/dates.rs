@@ -165,22 +165,27 @@ const END_MARKERS: &[&str] = &[
     "do",
 ];
 
-/// When a credential stops being valid: the end of a period ("from A to B"
-/// ends at B), else a date announced as an expiry, else the latest date.
-/// `None` when the text has no date at all.
+/// When a credential stops being valid: the latest date announced as an end
+/// ("valid until B", "from A to B", "do 31.12.2027"). `None` when no date is
+/// announced so: an issue date alone says nothing about expiry, and a person
+/// should look rather than the rule guess.
 pub fn expiry_date(text: &str) -> Option<FoundDate> {
     let folded = fold(text);
-    let dates = find_dates(text);
-    let announced = dates.iter().filter(|d| {
-        let before = &folded[d.start.saturating_sub(24)..d.start];
-        let before = before.trim_end_matches([' ', ':', '-', '.', ',']);
-        END_MARKERS.iter().any(|m| before.ends_with(m))
-    });
-    // A marker before a date that is itself followed by a later date ("to B") is the stronger sign.
-    announced
+    find_dates(text)
+        .into_iter()
+        .filter(|d| announced_end(&folded[..d.start]))
         .max_by_key(|d| d.date)
-        .or_else(|| dates.iter().max_by_key(|d| d.date))
-        .cloned()
+}
+
+/// Whether the text just before a date ends with an end marker, as a whole word.
+fn announced_end(before: &str) -> bool {
+    // The last 32 characters at most, cut on a character boundary.
+    let start = before.char_indices().rev().nth(31).map_or(0, |(i, _)| i);
+    let tail = before[start..].trim_end_matches([' ', ':', '-', '.', ',', '\n']);
+    END_MARKERS.iter().any(|m| {
+        tail.strip_suffix(m)
+            .is_some_and(|rest| rest.is_empty() || rest.ends_with(|c: char| !c.is_alphanumeric()))
+    })
 }
 
 /// The line of `text` holding a found date, as written (for evidence).
@@ -231,7 +236,7 @@ mod tests {
     }
 
     #[test]
-    fn a_period_expires_at_its_end() {
+    fn a_period_expires_at_its_end_and_an_issue_date_alone_says_nothing() {
         let e = expiry_date("Policy period: from 2025-01-01 to 2025-12-31. Issued 2024-12-15.")
             .unwrap();
         assert_eq!(e.date, date!(2025 - 12 - 31));
@@ -239,10 +244,19 @@ mod tests {
         assert_eq!(e.date, date!(2026 - 12 - 31));
         let e = expiry_date("Issued on 2026-03-01. Valid until March 1, 2028.").unwrap();
         assert_eq!(e.date, date!(2028 - 03 - 01));
+        assert!(
+            expiry_date("Signed 12 May 2026").is_none(),
+            "no end announced: no guess"
+        );
+        assert!(
+            expiry_date("Photo 2026-01-01").is_none(),
+            "`to` inside a word is not a marker"
+        );
+        let quoted = expiry_date("„Polisa OC” ważna do 31.12.2027 – ubezpieczyciel").unwrap();
         assert_eq!(
-            expiry_date("Signed 12 May 2026").unwrap().date,
-            date!(2026 - 05 - 12),
-            "no marker: the latest date"
+            quoted.date,
+            date!(2027 - 12 - 31),
+            "multi-byte punctuation before a date"
         );
         assert!(expiry_date("no dates here").is_none());
     }

@@ -155,6 +155,8 @@ pub struct Document {
     /// Who decided it (`agent` or a person from the review queue), and their comment.
     pub decided_by: Option<String>,
     pub decision_comment: Option<String>,
+    /// Times a verifier took it up (more than one: a worker died or crashed on it).
+    pub attempts: u32,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }

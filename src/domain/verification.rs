@@ -129,11 +129,19 @@ pub struct ModelVerdict {
     pub confidence: f64,
 }
 
+/// Shortest evidence that can ground a verdict: a lone word or a few letters
+/// occur in nearly any document and would prove nothing.
+const MIN_QUOTE_CHARS: usize = 8;
+const MIN_QUOTE_WORDS: usize = 2;
+
 /// Whether `quote` occurs on page `page` (1-based) of `pages`, ignoring case
-/// and spacing. An empty quote grounds nothing.
+/// and spacing. A quote shorter than two words and eight characters grounds
+/// nothing.
 pub fn grounded(quote: &str, page: u32, pages: &[String]) -> bool {
     let quote = squash(quote);
-    if quote.chars().count() < 3 {
+    if quote.chars().count() < MIN_QUOTE_CHARS
+        || quote.split(' ').filter(|w| !w.is_empty()).count() < MIN_QUOTE_WORDS
+    {
         return false;
     }
     let Some(text) = page.checked_sub(1).and_then(|i| pages.get(i as usize)) else {
@@ -195,8 +203,9 @@ pub struct Assessment {
 /// The decision rules. Deterministic checks decide the requirements that have
 /// them, whatever the model said. A model verdict counts only when its evidence
 /// occurs on the page it names and its confidence reaches `threshold`. Any rule
-/// failure rejects; everything met approves unless a flag asks for a person;
-/// anything else goes to review.
+/// failure rejects, unless part of the text could not be read (the missing
+/// words might have met the rule: a person looks); everything met approves
+/// unless a flag asks for a person; anything else goes to review.
 pub fn assess(
     protocol: &Protocol,
     rules: &BTreeMap<String, CheckResult>,
@@ -237,7 +246,8 @@ pub fn assess(
         .filter(|r| r.verdict != Verdict::Met)
         .map(|r| format!("{}: {}", r.id, r.reason))
         .collect();
-    let (decision, reasons) = if !failed.is_empty() {
+    let text_incomplete = flags.iter().any(|f| f.kind == "extraction");
+    let (decision, reasons) = if !failed.is_empty() && !text_incomplete {
         (Outcome::Rejected, failed)
     } else if !flags.is_empty() {
         (

@@ -97,6 +97,34 @@ fn a_rule_failure_rejects_whatever_the_model_says() {
 }
 
 #[test]
+fn a_rule_failure_on_partly_unreadable_text_goes_to_a_person_instead() {
+    let p = parse("p.md", PROTOCOL).unwrap();
+    // Page 2, with the insured's name, could not be read.
+    let partial = vec![pages()[0].clone(), String::new()];
+    let unreadable = Flag {
+        kind: "extraction".into(),
+        detail: "the text of page(s) 2 could not be read".into(),
+        page: Some(2),
+    };
+    let a = assess(
+        &p,
+        &rules(&p, &partial),
+        None,
+        &partial,
+        0.7,
+        std::slice::from_ref(&unreadable),
+    );
+    assert_eq!(a.decision, Outcome::Review);
+    assert_eq!(a.reasons[0], unreadable.detail);
+    let a = assess(&p, &rules(&p, &partial), None, &partial, 0.7, &[]);
+    assert_eq!(
+        a.decision,
+        Outcome::Rejected,
+        "the same text, fully read, is rejected"
+    );
+}
+
+#[test]
 fn without_a_model_what_no_rule_decides_goes_to_review() {
     let p = parse("p.md", PROTOCOL).unwrap();
     let a = assess(&p, &rules(&p, &pages()), None, &pages(), 0.7, &[]);
@@ -138,8 +166,14 @@ fn grounding_ignores_case_and_spacing_only() {
     assert!(grounded("policy period: 2026-01-01", 1, &p));
     assert!(!grounded("policy period: 2026-01-02", 1, &p));
     assert!(
-        !grounded("policy", 2, &p),
+        !grounded("policy period", 2, &p),
         "a page that does not exist grounds nothing"
     );
     assert!(!grounded("po", 1, &p), "too short to mean anything");
+    assert!(
+        !grounded("2026-01-01", 1, &p),
+        "one word proves nothing, however long"
+    );
+    assert!(!grounded("Policy", 1, &p), "nor does a single common word");
+    assert!(grounded("Period: 2026-01-01", 1, &p));
 }

@@ -14,7 +14,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Path, Query};
 use super::projects::visible_project;
 use super::views::TransitionView;
-use crate::agent::sniff::{FileKind, is_text, sniff};
+use crate::agent::sniff::{FileKind, sniff};
 use crate::blobs::Received;
 use crate::domain::access;
 use crate::domain::actor::Role;
@@ -40,6 +40,7 @@ pub fn router(upload_max_bytes: u64) -> OpenApiRouter<AppState> {
         .routes(routes!(get_document))
         .routes(routes!(review_queue))
         .routes(routes!(decide_review))
+        .routes(routes!(reverify))
         .routes(routes!(expiring))
         .routes(routes!(list_protocols, reindex_protocols))
 }
@@ -81,67 +82,57 @@ struct Upload {
 
 /// Streams the multipart body: the file goes to a temporary file as it
 /// arrives, never held whole in memory, and is refused past the size limit.
+/// On any refusal, or if the client goes away, the temporary file is removed
+/// when the partial upload is dropped.
 async fn receive(state: &AppState, mut multipart: Multipart) -> Result<Upload, ApiError> {
     let limit = state.upload_max_bytes;
     let (mut doc_type, mut file, mut filename) = (None, None::<Received>, String::from("document"));
-    let result: Result<(), ApiError> = async {
-        while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
-            match field.name() {
-                Some("type") => doc_type = Some(field.text().await.map_err(multipart_error)?),
-                Some("file") => {
-                    if let Some(name) = field.file_name() {
-                        filename = name.chars().filter(|c| !c.is_control()).take(200).collect();
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("type") if doc_type.is_none() => {
+                doc_type = Some(field.text().await.map_err(multipart_error)?);
+            }
+            Some("file") if file.is_none() => {
+                if let Some(name) = field.file_name() {
+                    filename = name.chars().filter(|c| !c.is_control()).take(200).collect();
+                }
+                let mut incoming = state
+                    .blobs
+                    .receive()
+                    .await
+                    .map_err(|e| ApiError::internal_io(&e))?;
+                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                    if incoming.size() + chunk.len() as u64 > limit {
+                        return Err(ApiError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "payload_too_large",
+                            format!("the file is larger than {limit} bytes"),
+                        ));
                     }
-                    let mut incoming = state
-                        .blobs
-                        .receive()
+                    incoming
+                        .write(&chunk)
                         .await
                         .map_err(|e| ApiError::internal_io(&e))?;
-                    loop {
-                        let chunk = match field.chunk().await {
-                            Ok(Some(chunk)) => chunk,
-                            Ok(None) => break,
-                            Err(e) => {
-                                incoming.discard().await;
-                                return Err(multipart_error(e));
-                            }
-                        };
-                        if incoming.size() + chunk.len() as u64 > limit {
-                            incoming.discard().await;
-                            return Err(ApiError::new(
-                                StatusCode::PAYLOAD_TOO_LARGE,
-                                "payload_too_large",
-                                format!("the file is larger than {limit} bytes"),
-                            ));
-                        }
-                        incoming
-                            .write(&chunk)
-                            .await
-                            .map_err(|e| ApiError::internal_io(&e))?;
-                    }
-                    file = Some(
-                        incoming
-                            .finish()
-                            .await
-                            .map_err(|e| ApiError::internal_io(&e))?,
-                    );
                 }
-                other => {
-                    return Err(ApiError::bad_request(format!(
-                        "unexpected field `{}`; send `type` and `file`",
-                        other.unwrap_or("")
-                    )));
-                }
+                file = Some(
+                    incoming
+                        .finish()
+                        .await
+                        .map_err(|e| ApiError::internal_io(&e))?,
+                );
+            }
+            Some(name @ ("type" | "file")) => {
+                return Err(ApiError::bad_request(format!(
+                    "the field `{name}` was sent twice; send one document per upload"
+                )));
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unexpected field `{}`; send `type` and `file`",
+                    other.unwrap_or("")
+                )));
             }
         }
-        Ok(())
-    }
-    .await;
-    if let Err(e) = result {
-        if let Some(f) = file {
-            f.discard().await;
-        }
-        return Err(e);
     }
     match (doc_type, file) {
         (Some(doc_type), Some(received)) => Ok(Upload {
@@ -149,19 +140,14 @@ async fn receive(state: &AppState, mut multipart: Multipart) -> Result<Upload, A
             filename,
             received,
         }),
-        (_, file) => {
-            if let Some(f) = file {
-                f.discard().await;
-            }
-            Err(ApiError::bad_request(
-                "send two fields: `type` (the document type id) and `file`",
-            ))
-        }
+        _ => Err(ApiError::bad_request(
+            "send two fields: `type` (the document type id) and `file`",
+        )),
     }
 }
 
-/// Checks type and content, then records the document and queues it. The
-/// temporary file is removed on every refusal.
+/// Checks type and content, then records the document and queues it. A
+/// refused file is removed with the upload.
 async fn accept(
     state: &AppState,
     caller: &Caller,
@@ -174,42 +160,26 @@ async fn accept(
         filename,
         received,
     } = upload;
-    let checked = async {
-        let doc_type =
-            DocumentType::parse("type", &doc_type).map_err(|e| ValidationErrors(vec![e]))?;
-        if !allowed.contains(&doc_type) {
-            let names: Vec<&str> = allowed.iter().map(DocumentType::as_str).collect();
-            return Err(ValidationErrors::single(
-                "type",
-                format!(
-                    "`{doc_type}` is not a document this subject needs; expected one of: {}",
-                    names.join(", ")
-                ),
-            )
-            .into());
-        }
-        let kind = sniff(&received.head).ok_or_else(unsupported)?;
-        if matches!(kind, FileKind::Text | FileKind::Markdown) {
-            let bytes = tokio::fs::read(&received.path)
-                .await
-                .map_err(|e| ApiError::internal_io(&e))?;
-            if !is_text(&bytes) {
-                return Err(unsupported());
-            }
-        }
-        Ok::<_, ApiError>((doc_type, kind))
+    let doc_type = DocumentType::parse("type", &doc_type).map_err(|e| ValidationErrors(vec![e]))?;
+    if !allowed.contains(&doc_type) {
+        let names: Vec<&str> = allowed.iter().map(DocumentType::as_str).collect();
+        return Err(ValidationErrors::single(
+            "type",
+            format!(
+                "`{doc_type}` is not a document this subject needs; expected one of: {}",
+                names.join(", ")
+            ),
+        )
+        .into());
     }
-    .await;
-    let (doc_type, kind) = match checked {
-        Ok(v) => v,
-        Err(e) => {
-            received.discard().await;
-            return Err(e);
-        }
-    };
+    let kind = sniff(&received.head).ok_or_else(unsupported)?;
+    if matches!(kind, FileKind::Text | FileKind::Markdown) && !received.is_text {
+        return Err(unsupported());
+    }
+    let (size_bytes, sha256) = (received.size, received.sha256.clone());
     state
         .blobs
-        .keep(&received)
+        .keep(received)
         .await
         .map_err(|e| ApiError::internal_io(&e))?;
     let new = NewDocument {
@@ -217,8 +187,8 @@ async fn accept(
         doc_type,
         filename,
         content_type: kind.content_type().to_owned(),
-        size_bytes: received.size,
-        sha256: received.sha256.clone(),
+        size_bytes,
+        sha256,
     };
     let (document, created) = state.store.insert_document(new, &caller.actor).await?;
     tracing::info!(document = %document.id, doc_type = %document.doc_type, size = document.size_bytes, created, "document uploaded");
@@ -240,7 +210,7 @@ fn unsupported() -> ApiError {
     ApiError::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
-        "send a PDF, PNG, JPEG, plain text or Markdown file",
+        "send a PDF, PNG, JPEG, plain text or Markdown file (not HTML, XML or JSON)",
     )
 }
 
@@ -384,6 +354,11 @@ struct ReviewDecision {
     decision: Decision,
     #[serde(default)]
     comment: Option<String>,
+    /// With an approval: the last day the credential is valid (`YYYY-MM-DD`),
+    /// as read by the reviewer; the expiry sweep then covers it.
+    #[serde(default, with = "crate::domain::dates::iso_date::option")]
+    #[schema(value_type = Option<String>, format = Date)]
+    expires_on: Option<time::Date>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -410,12 +385,29 @@ async fn decide_review(
     caller.require_staff()?;
     let comment = optional_text("comment", req.comment.as_deref(), 2000)
         .map_err(|e| ValidationErrors(vec![e]))?;
+    if let Some(expires_on) = req.expires_on {
+        if req.decision != Decision::Approve {
+            return Err(ValidationErrors::single(
+                "expires_on",
+                "an expiry date goes with an approval only",
+            )
+            .into());
+        }
+        if expires_on < crate::store::now().date() {
+            return Err(ValidationErrors::single(
+                "expires_on",
+                format!("{expires_on} has passed: an expired credential cannot be approved"),
+            )
+            .into());
+        }
+    }
     let outcome = state
         .store
         .decide_review(
             id,
             req.decision == Decision::Approve,
             comment.as_deref(),
+            req.expires_on,
             &caller.actor,
         )
         .await?;
@@ -429,6 +421,23 @@ async fn decide_review(
             .collect(),
         vetting: outcome.vetting.map(|(a, b)| [a.to_string(), b.to_string()]),
     }))
+}
+
+/// Sends a document in review, or rejected, back to the agent, e.g. after a
+/// protocol was corrected or a model configured (staff). Answers with the
+/// document, `queued` again.
+#[utoipa::path(post, path = "/documents/{id}/reverify", tag = "credentialing", params(("id" = DocumentId, Path)),
+    responses((status = 202, body = Document), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn reverify(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<DocumentId>,
+) -> Result<(StatusCode, Json<Document>), ApiError> {
+    caller.require_staff()?;
+    let document = state.store.requeue_document(id, &caller.actor).await?;
+    tracing::info!(document = %id, by = %caller.token.label, "document sent back to the agent");
+    Ok((StatusCode::ACCEPTED, Json(document)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -25,6 +25,15 @@ struct Health {
     protocols: ProtocolHealth,
     /// The model the agent asks, or `null` (deterministic checks only).
     model: Option<String>,
+    /// Documents waiting for the agent (`queued`) and for a person (`review`);
+    /// `null` when the database does not answer.
+    documents: Option<DocumentQueues>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct DocumentQueues {
+    queued: i64,
+    review: i64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -54,6 +63,16 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
         loaded: vault.set.protocols.len(),
         broken: vault.errors().to_vec(),
     };
+    let documents = if database_ok {
+        state
+            .store
+            .document_queues()
+            .await
+            .ok()
+            .map(|(queued, review)| DocumentQueues { queued, review })
+    } else {
+        None
+    };
     let healthy = database_ok && protocols.broken.is_empty();
     let body = Health {
         status: if healthy { "ok" } else { "degraded" },
@@ -62,6 +81,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
         database_ok,
         protocols,
         model: state.agent.model().map(str::to_owned),
+        documents,
     };
     (status, Json(body))
 }

@@ -53,6 +53,8 @@ pub struct AppState {
 pub struct HttpLimits {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// For multipart uploads, which stream for longer.
+    pub upload_timeout: Duration,
 }
 
 #[derive(OpenApi)]
@@ -113,10 +115,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         get(move || std::future::ready(axum::Json(openapi.clone()))),
     )
     .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
-    .layer(middleware::from_fn_with_state(
-        limits.request_timeout,
-        time_limit,
-    ))
+    .layer(middleware::from_fn_with_state(limits, time_limit))
     .layer(DefaultBodyLimit::max(limits.max_body_bytes))
     .layer(
         TraceLayer::new_for_http()
@@ -149,7 +148,17 @@ fn make_span(req: &Request) -> tracing::Span {
 
 /// Answers 503 in the API's error format when a request runs too long; dropping
 /// the handler rolls back any open transaction.
-async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+async fn time_limit(State(limits): State<HttpLimits>, req: Request, next: Next) -> Response {
+    let upload = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let limit = if upload {
+        limits.upload_timeout
+    } else {
+        limits.request_timeout
+    };
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
         Err(_) => {

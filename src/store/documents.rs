@@ -19,7 +19,7 @@ use crate::domain::validation::Reason;
 use crate::domain::verification::{Outcome, Report};
 
 const DOCUMENT_COLUMNS: &str = "id, subject_kind, subject_id, doc_type, filename, content_type, size_bytes, sha256, status, \
-     uploaded_by, expires_on, decided_by, decision_comment, created_at";
+          uploaded_by, expires_on, decided_by, decision_comment, attempts, created_at";
 
 #[derive(FromRow)]
 struct DocumentRow {
@@ -36,6 +36,7 @@ struct DocumentRow {
     expires_on: Option<String>,
     decided_by: Option<String>,
     decision_comment: Option<String>,
+    attempts: i64,
     created_at: String,
 }
 
@@ -67,6 +68,7 @@ impl TryFrom<DocumentRow> for Document {
             expires_on: r.expires_on.as_deref().map(parse_date).transpose()?,
             decided_by: r.decided_by,
             decision_comment: r.decision_comment,
+            attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
             created_at: parse_ts(&r.created_at)?,
         })
     }
@@ -296,6 +298,27 @@ impl Store {
         row.map(Document::try_from).transpose()
     }
 
+    /// Extends a claim while its worker is still verifying; `false` when the
+    /// claim was lost (taken over, or the document decided meanwhile).
+    pub async fn renew_document_lease(
+        &self,
+        id: DocumentId,
+        owner: &str,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let renewed = sqlx::query(
+            "UPDATE documents SET lease_until = $1 WHERE id = $2 AND status = 'queued' AND lease_owner = $3",
+        )
+        .bind(ts(lease_until))
+        .bind(id.to_string())
+        .bind(owner.to_owned())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(renewed.rows_affected() == 1)
+    }
+
     /// The CRM record a document of `subject` must match.
     pub async fn subject_record(&self, subject: DocumentSubject) -> Result<Subject, StoreError> {
         let contact = match subject {
@@ -375,6 +398,17 @@ impl Store {
         Ok(Some(outcome))
     }
 
+    /// Documents waiting for the agent and for a person: the two queues.
+    pub async fn document_queues(&self) -> Result<(i64, i64), StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, COUNT(*) FROM documents WHERE status IN ('queued', 'review') GROUP BY status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let count = |s: &str| rows.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
+        Ok((count("queued"), count("review")))
+    }
+
     /// Documents waiting for a person, oldest first, with report and text.
     pub async fn review_queue(&self, limit: u32) -> Result<Vec<ReviewItem>, StoreError> {
         let ids: Vec<(String,)> = sqlx::query_as(
@@ -394,12 +428,14 @@ impl Store {
     }
 
     /// A person's decision on a document in review: the same effects as the
-    /// agent's, audited as theirs.
+    /// agent's, audited as theirs. `expires_on` records the validity the
+    /// person read (the agent may not have), so the expiry sweep covers it.
     pub async fn decide_review(
         &self,
         id: DocumentId,
         approve: bool,
         comment: Option<&str>,
+        expires_on: Option<Date>,
         actor: &Actor,
     ) -> Result<DecisionOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
@@ -415,14 +451,25 @@ impl Store {
         } else {
             DocumentStatus::Rejected
         };
-        sqlx::query("UPDATE documents SET status = $1, decided_by = $2, decision_comment = $3, decided_at = $4, updated_at = $4 WHERE id = $5")
-            .bind(status.as_str())
-            .bind(actor.label().to_owned())
-            .bind(comment.map(str::to_owned))
-            .bind(ts(now()))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        // The status condition makes one of two concurrent decisions lose.
+        let updated = sqlx::query(
+            "UPDATE documents SET status = $1, decided_by = $2, decision_comment = $3, decided_at = $4, updated_at = $4,
+                 expires_on = COALESCE($5, expires_on)
+             WHERE id = $6 AND status = 'review'",
+        )
+        .bind(status.as_str())
+        .bind(actor.label().to_owned())
+        .bind(comment.map(str::to_owned))
+        .bind(ts(now()))
+        .bind(expires_on.map(date_text))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Conflict(
+                "the document was decided meanwhile".to_owned(),
+            ));
+        }
         let entry = AuditEntry {
             from: Some("review"),
             to: Some(status.as_str()),
@@ -435,6 +482,43 @@ impl Store {
         tx.commit().await?;
         self.wake_outbox();
         Ok(outcome)
+    }
+
+    /// Sends a document in review, or rejected, back to the agent (after a
+    /// protocol was fixed or a model configured). Its earlier report stays in
+    /// the audit trail; the new one replaces it when verification finishes.
+    pub async fn requeue_document(
+        &self,
+        id: DocumentId,
+        actor: &Actor,
+    ) -> Result<Document, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let document = fetch(&mut tx, id).await?;
+        let updated = sqlx::query(
+            "UPDATE documents SET status = 'queued', attempts = 0, lease_owner = NULL, lease_until = NULL,
+                 decided_by = NULL, decision_comment = NULL, updated_at = $1
+             WHERE id = $2 AND status IN ('review', 'rejected')",
+        )
+        .bind(ts(now()))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!(
+                "the document is `{}`; only documents in review or rejected are verified again",
+                document.status
+            )));
+        }
+        let entry = AuditEntry {
+            from: Some(document.status.as_str()),
+            to: Some("queued"),
+            ..AuditEntry::change(EntityKind::Document, id, actor, "reverify")
+        };
+        audit::append(&mut tx, entry, now()).await?;
+        let document = fetch(&mut tx, id).await?;
+        tx.commit().await?;
+        self.verification_signal.notify_waiters();
+        Ok(document)
     }
 
     /// Approved credentials whose validity ended before `today`.
@@ -483,8 +567,13 @@ impl Store {
 
     /// Marks an approved credential expired and acts as on a withdrawal: the
     /// project's requirement is no longer met (an active project is blocked and
-    /// access revoked), or the expert is suspended.
-    pub async fn expire_document(&self, id: DocumentId) -> Result<DecisionOutcome, StoreError> {
+    /// access revoked), or the expert is suspended. Unless a renewal of the
+    /// same credential, approved and valid on `today`, already stands in for it.
+    pub async fn expire_document(
+        &self,
+        id: DocumentId,
+        today: Date,
+    ) -> Result<DecisionOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
         let document = fetch(&mut tx, id).await?;
         if document.status != DocumentStatus::Approved {
@@ -498,11 +587,18 @@ impl Store {
             document.doc_type,
             document.expires_on.map(date_text).unwrap_or_default()
         );
-        sqlx::query("UPDATE documents SET status = 'expired', updated_at = $1 WHERE id = $2")
-            .bind(ts(now()))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        let updated = sqlx::query(
+            "UPDATE documents SET status = 'expired', updated_at = $1 WHERE id = $2 AND status = 'approved'",
+        )
+        .bind(ts(now()))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Conflict(
+                "the document changed meanwhile".to_owned(),
+            ));
+        }
         let entry = AuditEntry {
             from: Some("approved"),
             to: Some("expired"),
@@ -511,15 +607,23 @@ impl Store {
         };
         audit::append(&mut tx, entry, now()).await?;
         let document = fetch(&mut tx, id).await?;
-        let outcome = act(
-            &mut tx,
-            self.backend,
-            &document,
-            DocumentStatus::Expired,
-            &Actor::Agent,
-            Some(&why),
-        )
-        .await?;
+        let outcome = if renewed(&mut tx, &document, today).await? {
+            DecisionOutcome {
+                document,
+                transitions: Vec::new(),
+                vetting: None,
+            }
+        } else {
+            act(
+                &mut tx,
+                self.backend,
+                &document,
+                DocumentStatus::Expired,
+                &Actor::Agent,
+                Some(&why),
+            )
+            .await?
+        };
         tx.commit().await?;
         self.wake_outbox();
         Ok(outcome)
@@ -590,6 +694,28 @@ async fn act(
     Ok(outcome)
 }
 
+/// Whether another copy of the same credential for the same subject is
+/// approved and still valid on `today`: then an old copy's expiry changes nothing.
+async fn renewed(
+    conn: &mut AnyConnection,
+    document: &Document,
+    today: Date,
+) -> Result<bool, StoreError> {
+    let (kind, subject_id) = subject_columns(document.subject);
+    let found: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM documents WHERE subject_kind = $1 AND subject_id = $2 AND doc_type = $3 AND id <> $4
+             AND status = 'approved' AND (expires_on IS NULL OR expires_on >= $5) LIMIT 1",
+    )
+    .bind(kind)
+    .bind(subject_id)
+    .bind(document.doc_type.to_string())
+    .bind(document.id.to_string())
+    .bind(date_text(today))
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
 /// The types an expert must hold before being vetted.
 pub const EXPERT_CREDENTIALS: [&str; 4] = [
     "professional_certificate",
@@ -597,6 +723,22 @@ pub const EXPERT_CREDENTIALS: [&str; 4] = [
     "liability_insurance",
     "expert_agreement",
 ];
+
+/// Whether every credential an expert must hold is approved.
+pub(crate) async fn credentials_complete(
+    conn: &mut AnyConnection,
+    expert: ContactId,
+) -> Result<bool, StoreError> {
+    let approved: Vec<(String,)> = sqlx::query_as(
+        "SELECT doc_type FROM expert_documents WHERE expert_id = $1 AND status = 'approved'",
+    )
+    .bind(expert.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(EXPERT_CREDENTIALS
+        .iter()
+        .all(|t| approved.iter().any(|(a,)| a == t)))
+}
 
 async fn expert_follow_up(
     conn: &mut AnyConnection,
@@ -609,16 +751,9 @@ async fn expert_follow_up(
         return Ok(None);
     };
     let action = match (status, current.profile.vetting) {
-        (DocumentStatus::Approved, VettingState::Vetting) => {
-            let approved: Vec<(String,)> = sqlx::query_as("SELECT doc_type FROM expert_documents WHERE expert_id = $1 AND status = 'approved'")
-                .bind(expert.to_string())
-                .fetch_all(&mut *conn)
-                .await?;
-            let all = EXPERT_CREDENTIALS
-                .iter()
-                .all(|t| approved.iter().any(|(a,)| a == t));
-            all.then_some(VettingAction::Approve)
-        }
+        (DocumentStatus::Approved, VettingState::Vetting) => credentials_complete(conn, expert)
+            .await?
+            .then_some(VettingAction::Approve),
         (DocumentStatus::Expired, VettingState::Vetted) => Some(VettingAction::Suspend),
         _ => None,
     };

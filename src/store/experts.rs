@@ -234,7 +234,8 @@ impl Store {
 
     /// Moves an expert through vetting. Losing vetted status blocks every
     /// active project of theirs (revoking access) and withdraws open offers, in
-    /// the same transaction.
+    /// the same transaction. Vetting an expert whose credentials were all
+    /// approved beforehand approves them at once, as the agent.
     pub async fn change_vetting(
         &self,
         id: ContactId,
@@ -243,7 +244,21 @@ impl Store {
         actor: &Actor,
     ) -> Result<VettingOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
-        let outcome = apply_vetting(&mut tx, self.backend, id, action, reason, actor).await?;
+        let mut outcome = apply_vetting(&mut tx, self.backend, id, action, reason, actor).await?;
+        if outcome.change.to == VettingState::Vetting
+            && super::documents::credentials_complete(&mut tx, id).await?
+        {
+            let approved = apply_vetting(
+                &mut tx,
+                self.backend,
+                id,
+                VettingAction::Approve,
+                None,
+                &Actor::Agent,
+            )
+            .await?;
+            outcome.expert = approved.expert;
+        }
         tx.commit().await?;
         self.wake_outbox();
         Ok(outcome)

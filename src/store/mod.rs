@@ -32,7 +32,7 @@ pub use documents::{DecisionOutcome, EXPERT_CREDENTIALS, NewDocument, ReviewItem
 pub use error::StoreError;
 pub use outbox::Settlement;
 pub use outbox::{OutboxEntry, OutboxStatus};
-pub use projects::{DocumentOutcome, ProjectFilter, ProjectRef, TransitionOutcome};
+pub use projects::{ProjectFilter, ProjectRef, TransitionOutcome};
 pub use tokens::{NewToken, TokenRecord};
 
 /// Which database a [`Store`] talks to.

@@ -14,9 +14,7 @@ use super::{Backend, Store, StoreError, contacts, experts, outbox};
 use crate::domain::actor::Actor;
 use crate::domain::audit::EntityKind;
 use crate::domain::contact::ContactKind;
-use crate::domain::document::{
-    Decision, DocumentStatus, DocumentType, RequiredDocument, outstanding,
-};
+use crate::domain::document::{DocumentStatus, DocumentType, RequiredDocument, outstanding};
 use crate::domain::ids::{ContactId, ProjectId};
 use crate::domain::lifecycle::{
     self, Assignment, Command, Effect, ExpertFacts, Facts, ProjectState, Transition,
@@ -591,14 +589,6 @@ pub enum ProjectRef {
     Crm,
 }
 
-/// A decision on one required document, and the transitions it caused.
-#[derive(Clone, Debug)]
-pub struct DocumentOutcome {
-    pub document: RequiredDocument,
-    pub project: Project,
-    pub transitions: Vec<Transition>,
-}
-
 impl Store {
     /// The project's required documents, in its order, with their status.
     pub async fn project_documents(
@@ -624,43 +614,6 @@ impl Store {
                     })
             })
             .collect())
-    }
-
-    /// Approves or rejects one required document by hand (steps 7 and 8).
-    /// Approving the last one activates a project in credentialing and grants
-    /// access; a rejection of an approved document blocks an active project.
-    pub async fn decide_document(
-        &self,
-        id: ProjectId,
-        doc_type: &DocumentType,
-        decision: Decision,
-        comment: Option<&str>,
-        actor: &Actor,
-    ) -> Result<DocumentOutcome, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let mut project = fetch_for_update(&mut tx, self.backend, id).await?;
-        let transitions = decide_required_document(
-            &mut tx,
-            self.backend,
-            &mut project,
-            doc_type,
-            decision.status(),
-            comment,
-            actor,
-        )
-        .await?;
-        let document = required_documents(&mut tx, id)
-            .await?
-            .into_iter()
-            .find(|d| &d.doc_type == doc_type)
-            .ok_or_else(|| StoreError::Corrupt(format!("document row {doc_type} vanished")))?;
-        tx.commit().await?;
-        self.wake_outbox();
-        Ok(DocumentOutcome {
-            document,
-            project,
-            transitions,
-        })
     }
 
     /// Withdraws, as the agent, every offer older than `ttl` (step 4: an offer

@@ -57,6 +57,7 @@ fn certificate(to: &str) -> VerifyInput {
             "KOWALSKA MEBLE SP. Z O.O.".to_owned(),
         )]
         .into(),
+        subject_kind: Some(ssot::domain::protocol::SubjectKind::Client),
         today: date!(2026 - 11 - 30),
     }
 }
@@ -347,4 +348,15 @@ async fn unreadable_documents_and_unknown_types_go_to_review_with_the_reason() {
     };
     let report = verify(None, unknown).await;
     assert!(report.protocol.is_none() && report.reasons[0].contains("no protocol"));
+    let wrong_subject = VerifyInput {
+        doc_type: DocumentType::parse("t", "liability_insurance").unwrap(),
+        ..certificate("2027-12-31")
+    };
+    let report = verify(None, wrong_subject).await;
+    assert_eq!(report.decision, Outcome::Review);
+    assert!(
+        report.reasons[0].contains("is for expert documents, but this one belongs to a client"),
+        "{:?}",
+        report.reasons
+    );
 }

@@ -10,7 +10,14 @@ use crate::pdfs::{self, Spec};
 
 fn text(bytes: &[u8]) -> Result<Vec<String>, ExtractError> {
     assert_eq!(sniff(bytes), Some(FileKind::Pdf));
-    extract_blocking(bytes, FileKind::Pdf, Limits::default())
+    extract_blocking(bytes, FileKind::Pdf, Limits::default()).map(|e| {
+        assert!(
+            e.unreadable.is_empty(),
+            "unreadable pages {:?}",
+            e.unreadable
+        );
+        e.pages
+    })
 }
 
 #[test]
@@ -96,15 +103,26 @@ fn page_limits_hold() {
         ..Limits::default()
     };
     assert_eq!(
-        extract_blocking(&pdfs::build(&Spec::pages(many)), FileKind::Pdf, limits),
+        extract_blocking(&pdfs::build(&Spec::pages(many)), FileKind::Pdf, limits).map(|e| e.pages),
         Err(ExtractError::TooManyPages(6, 5))
     );
 }
 
 #[test]
+fn a_page_that_cannot_be_read_is_reported_not_skipped() {
+    let bytes = pdfs::with_broken_page(&[&["Polisa OC nr 123/2026", "Insured: Kowalska Meble"]]);
+    let e = extract_blocking(&bytes, FileKind::Pdf, Limits::default()).unwrap();
+    assert_eq!(e.pages.len(), 2, "the page count stays true");
+    assert!(e.pages[0].contains("Polisa OC"));
+    assert_eq!((e.pages[1].as_str(), e.unreadable), ("", vec![2]));
+}
+
+#[test]
 fn plain_text_and_markdown_split_pages_on_form_feeds() {
     let text = "Zaświadczenie o nadaniu numeru NIP\nNIP: 526-000-12-46\u{c}Strona druga: podatnik VAT czynny";
-    let pages = extract_blocking(text.as_bytes(), FileKind::Text, Limits::default()).unwrap();
+    let pages = extract_blocking(text.as_bytes(), FileKind::Text, Limits::default())
+        .unwrap()
+        .pages;
     assert_eq!(pages.len(), 2);
     assert!(pages[0].contains("Zaświadczenie") && pages[1].contains("czynny"));
 }
@@ -141,13 +159,20 @@ fn the_public_corpus_reads_or_fails_clearly() {
             continue;
         };
         match extract_blocking(&bytes, FileKind::Pdf, Limits::default()) {
-            Ok(pages) => {
+            Ok(e) => {
                 assert!(
                     !f.encrypted,
                     "{}: an encrypted file read without its password",
                     f.path
                 );
-                assert_eq!(pages.len(), f.pages, "{}: page count", f.path);
+                assert_eq!(e.pages.len(), f.pages, "{}: page count", f.path);
+                assert!(
+                    e.unreadable
+                        .iter()
+                        .all(|p| e.pages[*p as usize - 1].is_empty()),
+                    "{}: a page reported unreadable has text",
+                    f.path
+                );
                 read += 1;
             }
             Err(ExtractError::Encrypted) => {

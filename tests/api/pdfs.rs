@@ -115,6 +115,30 @@ pub fn pdf(pages: &[&[&str]]) -> Vec<u8> {
     build(&Spec::pages(pages.iter().map(|p| p.to_vec()).collect()))
 }
 
+/// These pages, then one whose content stream is damaged (it claims to be
+/// compressed but is not), so its text cannot be read.
+pub fn with_broken_page(pages: &[&[&str]]) -> Vec<u8> {
+    let mut all: Vec<Vec<&str>> = pages.iter().map(|p| p.to_vec()).collect();
+    all.push(vec!["this page will be damaged"]);
+    let built = build(&Spec {
+        compress: false,
+        ..Spec::pages(all)
+    });
+    let mut doc = Document::load_mem(&built).unwrap();
+    let last = *doc.get_pages().values().last().unwrap();
+    let content = doc.get_page_contents(last)[0];
+    let stream = doc
+        .get_object_mut(content)
+        .unwrap()
+        .as_stream_mut()
+        .unwrap();
+    stream.dict.set("Filter", "FlateDecode");
+    stream.set_content(b"definitely not zlib data".to_vec());
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
 /// A page holding nothing but a small grey image: a scan without a text layer.
 pub fn image_only() -> Vec<u8> {
     let mut doc = Document::with_version("1.5");

@@ -52,6 +52,7 @@ fn input(bytes: Vec<u8>) -> VerifyInput {
             "Kowalska Meble Sp. z o.o.".to_owned(),
         )]
         .into(),
+        subject_kind: Some(ssot::domain::protocol::SubjectKind::Client),
         today: date!(2026 - 11 - 30),
     }
 }
