@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::agent::AgentConfig;
 use crate::agent::extract::Limits;
 use crate::agent::llm::LlmConfig;
+use crate::connectors::settings::ConnectorSettings;
 use crate::jobs::delivery::DeliveryConfig;
 use crate::jobs::scheduler::SchedulerConfig;
 use crate::store::{Backend, PoolConfig, redact_url};
@@ -97,6 +98,9 @@ pub struct Settings {
     pub expiry_warning_days: u32,
     /// How often expired credentials are looked for.
     pub expiry_check_interval_secs: u64,
+    /// The real tools (`[connectors.jira]`, ...); built-in equivalents otherwise.
+    #[serde(default)]
+    pub connectors: ConnectorSettings,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -148,6 +152,7 @@ impl Default for Settings {
             llm_max_chunks: 8,
             expiry_warning_days: 30,
             expiry_check_interval_secs: 86_400,
+            connectors: ConnectorSettings::default(),
         }
     }
 }
@@ -352,6 +357,15 @@ impl Settings {
             return invalid(
                 "connector_timeout_secs must be at least 1 and at most half of outbox_lease_secs",
             );
+        }
+        if let Some(jira) = &self.connectors.jira {
+            jira.validate().map_err(ConfigError::Invalid)?;
+        }
+        if let Some(hubspot) = &self.connectors.hubspot {
+            hubspot.validate().map_err(ConfigError::Invalid)?;
+        }
+        if let Some(trello) = &self.connectors.trello {
+            trello.validate().map_err(ConfigError::Invalid)?;
         }
         if !(0.0..=1.0).contains(&self.llm_confidence_threshold) {
             return invalid("llm_confidence_threshold must be between 0 and 1");

@@ -13,8 +13,11 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod jobs;
+pub mod sheets;
+pub mod sheets_cmd;
 pub mod store;
 pub mod telemetry;
+pub mod vault_export;
 pub mod verify_cmd;
 
 use std::future::Future;
@@ -58,8 +61,8 @@ pub struct App {
 
 impl App {
     /// Opens (creating on first start) and migrates the configured database,
-    /// and loads the protocol vault; connectors are the built-in ones until
-    /// [`App::with_connectors`].
+    /// loads the protocol vault, and builds the connectors `[connectors.*]`
+    /// configures (built-in ones for the rest).
     pub async fn open(settings: Settings) -> Result<Self, StartError> {
         init_tls();
         tracing::info!(database = %redact_url(&settings.database_url), "opening database");
@@ -72,7 +75,12 @@ impl App {
         })?;
         let agent =
             verify_cmd::agent(&settings, &settings.protocols_dir).map_err(StartError::Files)?;
-        let connectors = Connectors::builtin(&store);
+        let connectors = Connectors::from_settings(
+            &store,
+            &settings.connectors,
+            settings.delivery().call_timeout,
+        )
+        .map_err(|e| StartError::Config(config::ConfigError::Invalid(e)))?;
         Ok(Self {
             store,
             agent,
@@ -129,6 +137,7 @@ impl App {
             blobs: self.blobs.clone(),
             upload_max_bytes: self.settings.upload_max_bytes,
             expiry_warning_days: self.settings.expiry_warning_days,
+            connectors: self.connectors.clone(),
         };
         http::router(state, limits)
     }
@@ -169,6 +178,19 @@ impl App {
             self.agent.protocols().clone(),
             cancel.clone(),
         ));
+        if let Some(trello) = self.connectors.inbound.trello.clone() {
+            jobs.spawn(register_trello_webhook(trello, cancel.clone()));
+        }
+        if let Some(vault) = &self.settings.connectors.obsidian
+            && vault.export_interval_secs > 0
+        {
+            jobs.spawn(vault_export::run(
+                self.store.clone(),
+                vault.vault_dir.clone(),
+                Duration::from_secs(vault.export_interval_secs),
+                cancel.clone(),
+            ));
+        }
         tracing::info!(%addr, database = self.store.backend().name(), workers = self.settings.outbox_workers,
             model = self.agent.model().unwrap_or("none"), connectors = ?self.connectors,
             "SSoT-Lite listening on http://{addr}/api/v1/health");
@@ -180,6 +202,28 @@ impl App {
         self.store.close().await;
         tracing::info!("stopped");
         served
+    }
+}
+
+/// Registers the hub's Trello webhook once the server answers (Trello checks
+/// the URL first), retrying with backoff while Trello or the URL is not ready.
+async fn register_trello_webhook(trello: connectors::TrelloInbound, cancel: CancellationToken) {
+    let mut delay = Duration::from_secs(1);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+        match trello.client.ensure_webhook(&trello.url).await {
+            Ok(created) => {
+                tracing::info!(url = %trello.url, created, "Trello webhook in place");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(url = %trello.url, %error, retry_in = ?delay, "Trello webhook not registered yet");
+                delay = (delay * 2).min(Duration::from_secs(600));
+            }
+        }
     }
 }
 

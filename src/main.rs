@@ -76,6 +76,47 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Write the Obsidian vault of clients, experts and projects (changed notes only)
+    Vault {
+        #[command(subcommand)]
+        command: VaultCommand,
+    },
+    /// Import records from a Google Sheets CSV export (all rows or none)
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Export records as CSV for Google Sheets (to stdout, or --output FILE)
+    Export {
+        /// What to export
+        #[arg(value_parser = PossibleValuesParser::new(["projects", "contacts"]))]
+        what: String,
+        /// The format
+        #[arg(long, default_value = "csv", value_parser = PossibleValuesParser::new(["csv"]))]
+        format: String,
+        /// Write to this file instead of stdout
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum VaultCommand {
+    /// One note per client, expert and project, with front matter, wikilinks, metrics and timeline
+    Export {
+        /// The vault folder (created if missing) [default: connectors.obsidian.vault_dir]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Contacts: columns kind (client|expert), full_name, email, and optionally phone, legal_name,
+    /// tax_id, atlassian_account_id, skills, industries, languages, hourly_rate, capacity, rating
+    Contacts {
+        /// The CSV file (first row: column names)
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -153,6 +194,19 @@ fn load_settings(cli: &Cli) -> Result<Settings, String> {
     settings.with_database_ready().map_err(|e| e.to_string())
 }
 
+async fn open_store(settings: &Settings) -> Result<Store, String> {
+    Store::open(&settings.database_url, &settings.pool())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn export(store: &Store, what: &str, out: impl std::io::Write) -> Result<usize, String> {
+    match what {
+        "projects" => ssot::sheets_cmd::export_projects(store, out).await,
+        _ => ssot::sheets_cmd::export_contacts(store, out).await,
+    }
+}
+
 /// Who the command line acts as in the audit trail: whoever can run the binary
 /// against the database is in effect an administrator.
 fn cli_actor() -> Actor {
@@ -178,6 +232,70 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::Token { command } => token(command, settings).await,
+        Command::Import {
+            command: ImportCommand::Contacts { file },
+        } => {
+            let store = open_store(&settings).await?;
+            let result = ssot::sheets_cmd::import_contacts(&store, &file, &cli_actor()).await;
+            store.close().await;
+            match result {
+                Ok(n) => {
+                    println!("imported {n} contacts from {}", file.display());
+                    Ok(())
+                }
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{}: {e}", file.display());
+                    }
+                    Err(format!(
+                        "nothing imported: {} row(s) need fixing",
+                        errors.len()
+                    ))
+                }
+            }
+        }
+        Command::Vault {
+            command: VaultCommand::Export { dir },
+        } => {
+            let dir = dir
+                .or_else(|| {
+                    settings
+                        .connectors
+                        .obsidian
+                        .as_ref()
+                        .map(|o| o.vault_dir.clone())
+                })
+                .ok_or("name the vault folder, or set connectors.obsidian.vault_dir")?;
+            let store = open_store(&settings).await?;
+            let report = ssot::vault_export::export(&store, &dir).await;
+            store.close().await;
+            let r = report.map_err(|e| e.to_string())?;
+            println!(
+                "vault {}: {} notes written, {} unchanged, {} removed",
+                dir.display(),
+                r.written,
+                r.unchanged,
+                r.removed
+            );
+            Ok(())
+        }
+        Command::Export { what, output, .. } => {
+            let store = open_store(&settings).await?;
+            let written = match &output {
+                Some(path) => {
+                    let file = std::fs::File::create(path)
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                    export(&store, &what, file).await
+                }
+                None => export(&store, &what, std::io::stdout().lock()).await,
+            };
+            store.close().await;
+            let n = written?;
+            if let Some(path) = output {
+                eprintln!("exported {n} {what} to {}", path.display());
+            }
+            Ok(())
+        }
         Command::Demo => ssot::demo::run()
             .await
             .map(|_| ())

@@ -23,6 +23,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
+use crate::connectors::http::retry_after;
 use crate::domain::verification::{ModelVerdict, Tokens, Verdict};
 
 /// How to reach the model.
@@ -337,20 +338,6 @@ impl Transport {
     }
 }
 
-/// Seconds from a `Retry-After` header (integer seconds or an HTTP date).
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    at.duration_since(std::time::SystemTime::now()).ok()
-}
-
 impl tower::Service<HttpRequestFactory> for Transport {
     type Response = reqwest::Response;
     type Error = OpenAIError;
@@ -427,16 +414,5 @@ mod tests {
         let item = &s["properties"]["requirements"]["items"]["properties"];
         assert_eq!(item["id"]["enum"], json!(ids()));
         assert_eq!(item["evidence"]["maxLength"], 240);
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let mut h = reqwest::header::HeaderMap::new();
-        h.insert(reqwest::header::RETRY_AFTER, "3".parse().unwrap());
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
-        let later =
-            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
-        h.insert(reqwest::header::RETRY_AFTER, later.parse().unwrap());
-        assert!(retry_after(&h).unwrap() > Duration::from_secs(100));
     }
 }

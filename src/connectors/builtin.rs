@@ -6,9 +6,12 @@ use async_trait::async_trait;
 use super::{Board, ConnectorError, Crm, ExportFile, Notifier, Tracker};
 use crate::domain::contact::Contact;
 use crate::domain::document::DocumentType;
+use crate::domain::expert::VettingState;
 use crate::domain::lifecycle::{ExpertNotice, ProjectState};
 use crate::domain::metrics::ValueSummary;
 use crate::domain::project::Project;
+use crate::domain::task::TaskStatus;
+use crate::domain::ticket::Message;
 use crate::store::Store;
 
 /// One value serves as all four built-in connectors.
@@ -33,6 +36,7 @@ impl Crm for Builtin {
         &self,
         key: &str,
         contact: &Contact,
+        _vetting: Option<VettingState>,
         project: Option<&Project>,
     ) -> Result<String, ConnectorError> {
         Ok(self
@@ -85,17 +89,34 @@ impl Tracker for Builtin {
         Ok(())
     }
 
-    async fn export(&self, project: &Project) -> Result<ExportFile, ConnectorError> {
+    async fn move_task(
+        &self,
+        key: &str,
+        project: &Project,
+        state: ProjectState,
+    ) -> Result<(), ConnectorError> {
+        let status = match state {
+            ProjectState::Active => TaskStatus::InProgress,
+            ProjectState::Completed => TaskStatus::Done,
+            _ => return Ok(()),
+        };
+        self.store
+            .builtin_tracker_move_task(key, project.id, status)
+            .await?;
+        Ok(())
+    }
+
+    async fn export(&self, project: &Project) -> Result<Vec<ExportFile>, ConnectorError> {
         let body = self.store.builtin_tracker_export(project).await?;
         let key = project
             .tracker_ref
             .clone()
             .unwrap_or_else(|| project.id.to_string());
-        Ok(ExportFile {
+        Ok(vec![ExportFile {
             filename: format!("tracker-export-{key}.json"),
             content_type: "application/json".into(),
             body,
-        })
+        }])
     }
 
     async fn delete_project(&self, key: &str, project: &Project) -> Result<(), ConnectorError> {
@@ -170,6 +191,17 @@ impl Board for Builtin {
             )
             .await?;
         Ok(())
+    }
+
+    /// The built-in helpdesk is the record itself: nothing to mirror.
+    async fn comment(
+        &self,
+        _key: &str,
+        _project: &Project,
+        _ticket_subject: &str,
+        _message: &Message,
+    ) -> Result<Option<String>, ConnectorError> {
+        Ok(None)
     }
 
     async fn record_value(

@@ -5,6 +5,12 @@
 //! the work once.
 
 pub mod builtin;
+pub mod http;
+pub mod hubspot;
+pub mod jira;
+pub mod settings;
+pub mod signatures;
+pub mod trello;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,9 +19,11 @@ use async_trait::async_trait;
 
 use crate::domain::contact::Contact;
 use crate::domain::document::DocumentType;
+use crate::domain::expert::VettingState;
 use crate::domain::lifecycle::{ExpertNotice, ProjectState};
 use crate::domain::metrics::ValueSummary;
 use crate::domain::project::Project;
+use crate::domain::ticket::Message;
 use crate::store::{Store, StoreError};
 
 /// How a connector call failed, which decides whether it is retried.
@@ -58,12 +66,14 @@ pub struct ExportFile {
 #[async_trait]
 pub trait Crm: Send + Sync {
     fn name(&self) -> &'static str;
-    /// Creates or updates the contact; `project` carries intake answers to append.
-    /// Returns the contact's id in the CRM.
+    /// Creates or updates the contact (an expert with their vetting state);
+    /// `project` carries intake answers to append. Returns the contact's id in
+    /// the CRM.
     async fn upsert_contact(
         &self,
         key: &str,
         contact: &Contact,
+        vetting: Option<VettingState>,
         project: Option<&Project>,
     ) -> Result<String, ConnectorError>;
     /// Creates or updates the project's deal at `stage`; returns the deal's id.
@@ -84,6 +94,13 @@ pub trait Tracker: Send + Sync {
     async fn create_project(&self, key: &str, project: &Project) -> Result<String, ConnectorError>;
     /// Creates the work task; returns its id.
     async fn create_task(&self, key: &str, project: &Project) -> Result<String, ConnectorError>;
+    /// Moves the work task to the status that mirrors `state`, if one does.
+    async fn move_task(
+        &self,
+        key: &str,
+        project: &Project,
+        state: ProjectState,
+    ) -> Result<(), ConnectorError>;
     /// Grants or revokes the expert's access (membership).
     async fn set_access(
         &self,
@@ -92,8 +109,8 @@ pub trait Tracker: Send + Sync {
         expert: &Contact,
         grant: bool,
     ) -> Result<(), ConnectorError>;
-    /// Everything in the tracker project, as a file.
-    async fn export(&self, project: &Project) -> Result<ExportFile, ConnectorError>;
+    /// Everything in the tracker project, as files (one per format).
+    async fn export(&self, project: &Project) -> Result<Vec<ExportFile>, ConnectorError>;
     async fn delete_project(&self, key: &str, project: &Project) -> Result<(), ConnectorError>;
 }
 
@@ -136,6 +153,15 @@ pub trait Board: Send + Sync {
         project: &Project,
         value: &ValueSummary,
     ) -> Result<(), ConnectorError>;
+    /// Mirrors a helpdesk message on the record; returns the comment's id
+    /// there, so it is not taken for a new message when the tool reports it.
+    async fn comment(
+        &self,
+        key: &str,
+        project: &Project,
+        ticket_subject: &str,
+        message: &Message,
+    ) -> Result<Option<String>, ConnectorError>;
 }
 
 /// Messages to people (built-in notifications; e-mail could sit here).
@@ -151,16 +177,102 @@ pub trait Notifier: Send + Sync {
     ) -> Result<(), ConnectorError>;
 }
 
-/// The connector chosen for each role.
+/// The connector chosen for each role, and what the hub needs to receive the
+/// tools' webhooks.
 #[derive(Clone)]
 pub struct Connectors {
     pub crm: Arc<dyn Crm>,
     pub tracker: Arc<dyn Tracker>,
     pub board: Arc<dyn Board>,
     pub notifier: Arc<dyn Notifier>,
+    pub inbound: Inbound,
+}
+
+/// Webhook receivers, present when their tool is connected and configured to call.
+#[derive(Clone, Default)]
+pub struct Inbound {
+    pub hubspot: Option<HubSpotInbound>,
+    pub trello: Option<TrelloInbound>,
+    pub google_forms: Option<FormsInbound>,
+}
+
+#[derive(Clone)]
+pub struct FormsInbound {
+    pub secret: http::Secret,
+    pub mapping: Arc<crate::domain::intake::FormMapping>,
+}
+
+#[derive(Clone)]
+pub struct TrelloInbound {
+    pub client: Arc<trello::Trello>,
+    pub app_secret: http::Secret,
+    /// The callback URL as registered; it is part of the signature.
+    pub url: String,
+}
+
+#[derive(Clone)]
+pub struct HubSpotInbound {
+    pub client: Arc<hubspot::HubSpot>,
+    pub client_secret: http::Secret,
+    /// The URL as registered in the HubSpot app; it is part of the signature.
+    pub url: String,
 }
 
 impl Connectors {
+    /// The connectors `settings` name, the built-in one for every tool not
+    /// configured. Secrets are read here, once; a missing one stops the start.
+    pub fn from_settings(
+        store: &Store,
+        settings: &settings::ConnectorSettings,
+        call_timeout: Duration,
+    ) -> Result<Self, String> {
+        let mut connectors = Self::builtin(store);
+        if let Some(jira) = &settings.jira {
+            jira.validate()?;
+            let token = jira.api_token()?;
+            connectors.tracker = Arc::new(jira::Jira::new(jira.clone(), token, call_timeout));
+        }
+        if let Some(settings) = &settings.hubspot {
+            settings.validate()?;
+            let client = Arc::new(hubspot::HubSpot::new(
+                settings.clone(),
+                settings.access_token()?,
+                call_timeout,
+            ));
+            if let (Some(secret), Some(url)) = (settings.client_secret()?, &settings.webhook_url) {
+                connectors.inbound.hubspot = Some(HubSpotInbound {
+                    client: client.clone(),
+                    client_secret: secret,
+                    url: url.clone(),
+                });
+            }
+            connectors.crm = client;
+        }
+        if let Some(settings) = &settings.trello {
+            settings.validate()?;
+            let client = Arc::new(trello::Trello::new(
+                settings.clone(),
+                settings.token()?,
+                call_timeout,
+            ));
+            if let (Some(secret), Some(url)) = (settings.app_secret()?, &settings.webhook_url) {
+                connectors.inbound.trello = Some(TrelloInbound {
+                    client: client.clone(),
+                    app_secret: secret,
+                    url: url.clone(),
+                });
+            }
+            connectors.board = client;
+        }
+        if let Some(forms) = &settings.google_forms {
+            connectors.inbound.google_forms = Some(FormsInbound {
+                secret: forms.secret()?,
+                mapping: Arc::new(forms.mapping()?),
+            });
+        }
+        Ok(connectors)
+    }
+
     /// The embedded default: everything kept in SSoT-Lite's own database.
     pub fn builtin(store: &Store) -> Self {
         let b = Arc::new(builtin::Builtin::new(store.clone()));
@@ -169,6 +281,7 @@ impl Connectors {
             tracker: b.clone(),
             board: b.clone(),
             notifier: b,
+            inbound: Inbound::default(),
         }
     }
 }

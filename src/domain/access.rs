@@ -10,7 +10,7 @@ use super::project::Project;
 
 pub fn can_see_project(actor: &Actor, project: &Project) -> bool {
     match actor {
-        Actor::Agent => true,
+        Actor::Agent | Actor::Integration { .. } => true,
         Actor::Person(p) if p.role.is_staff() => true,
         Actor::Person(p) => match p.contact {
             Some(me) => project.client_id == me || project.expert_id == Some(me),
@@ -30,7 +30,7 @@ fn holds(actor: &Actor, project: &Project) -> bool {
 /// project is active: access is granted on activation and revoked on block and
 /// completion (steps 8, 10, 11).
 pub fn can_use_tracker(actor: &Actor, project: &Project) -> bool {
-    if actor.is_staff() || matches!(actor, Actor::Agent) {
+    if actor.is_staff() || actor.is_system() {
         return true;
     }
     actor.role() == Some(Role::Expert)
@@ -41,7 +41,7 @@ pub fn can_use_tracker(actor: &Actor, project: &Project) -> bool {
 /// The helpdesk is for the people on the project: staff, the client, and the
 /// expert once they have accepted.
 pub fn can_use_helpdesk(actor: &Actor, project: &Project) -> bool {
-    if actor.is_staff() || matches!(actor, Actor::Agent) {
+    if actor.is_staff() || actor.is_system() {
         return true;
     }
     let me = actor.contact();
@@ -58,7 +58,7 @@ pub fn helpdesk_open(state: ProjectState) -> bool {
 /// not see offers made to or declined by other experts, and a client does not
 /// see those experts' reasons.
 pub fn visible_audit(actor: &Actor, mut event: AuditEvent) -> Option<AuditEvent> {
-    if actor.is_staff() || matches!(actor, Actor::Agent) {
+    if actor.is_staff() || actor.is_system() {
         return Some(event);
     }
     let me = actor.contact();
@@ -85,7 +85,7 @@ pub fn visible_audit(actor: &Actor, mut event: AuditEvent) -> Option<AuditEvent>
 
 /// Staff see every contact; people see their own record.
 pub fn can_see_contact(actor: &Actor, contact: ContactId) -> bool {
-    actor.is_staff() || matches!(actor, Actor::Agent) || actor.contact() == Some(contact)
+    actor.is_staff() || actor.is_system() || actor.contact() == Some(contact)
 }
 
 #[cfg(test)]

@@ -66,21 +66,35 @@ pub enum Actor {
     Person(Person),
     /// The system itself: automatic transitions, the verification agent, schedulers.
     Agent,
+    /// A connected tool speaking through a signed webhook (`hubspot`, `trello`,
+    /// `google_forms`): it may record what happened there, not run the lifecycle.
+    Integration {
+        name: String,
+    },
 }
 
 impl Actor {
+    pub fn integration(name: &str) -> Self {
+        Actor::Integration { name: name.into() }
+    }
+
     pub fn role(&self) -> Option<Role> {
         match self {
             Actor::Person(p) => Some(p.role),
-            Actor::Agent => None,
+            Actor::Agent | Actor::Integration { .. } => None,
         }
     }
 
     pub fn contact(&self) -> Option<ContactId> {
         match self {
             Actor::Person(p) => p.contact,
-            Actor::Agent => None,
+            Actor::Agent | Actor::Integration { .. } => None,
         }
+    }
+
+    /// The hub itself or a connected tool, rather than a person.
+    pub fn is_system(&self) -> bool {
+        matches!(self, Actor::Agent | Actor::Integration { .. })
     }
 
     pub fn is_staff(&self) -> bool {
@@ -92,6 +106,7 @@ impl Actor {
         match self {
             Actor::Person(p) => p.role.as_str(),
             Actor::Agent => "agent",
+            Actor::Integration { .. } => "integration",
         }
     }
 
@@ -99,6 +114,7 @@ impl Actor {
         match self {
             Actor::Person(p) => &p.label,
             Actor::Agent => "agent",
+            Actor::Integration { name } => name,
         }
     }
 }

@@ -114,6 +114,8 @@ pub struct Contact {
     pub properties: serde_json::Map<String, serde_json::Value>,
     /// The id of this contact in an external CRM, once synced.
     pub crm_ref: Option<String>,
+    /// The expert's Atlassian account, through which Jira access is granted.
+    pub atlassian_account_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -129,6 +131,7 @@ pub struct NewContact {
     pub phone: Option<String>,
     pub legal_name: Option<String>,
     pub tax_id: Option<TaxId>,
+    pub atlassian_account_id: Option<String>,
 }
 
 /// Raw contact fields as they arrive from the edge.
@@ -143,6 +146,9 @@ pub struct ContactInput {
     pub legal_name: Option<String>,
     #[serde(default)]
     pub tax_id: Option<String>,
+    /// An expert's Atlassian account id (Jira access is granted to it).
+    #[serde(default)]
+    pub atlassian_account_id: Option<String>,
 }
 
 impl NewContact {
@@ -157,6 +163,7 @@ impl NewContact {
             300,
         ));
         let tax_id = errors.check(optional_tax_id(input.tax_id.as_deref()));
+        let account = errors.check(account_id(input.atlassian_account_id.as_deref()));
         errors.finish(|| NewContact {
             kind,
             full_name: full_name.unwrap(),
@@ -164,6 +171,7 @@ impl NewContact {
             phone: phone.unwrap(),
             legal_name: legal_name.unwrap(),
             tax_id: tax_id.unwrap(),
+            atlassian_account_id: account.unwrap(),
         })
     }
 }
@@ -185,6 +193,9 @@ pub struct ContactPatchInput {
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub tax_id: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub atlassian_account_id: Option<Option<String>>,
 }
 
 /// Distinguishes a missing field (outer `None`) from an explicit `null` (`Some(None)`).
@@ -223,6 +234,10 @@ impl Contact {
             .tax_id
             .as_ref()
             .and_then(|v| errors.check(optional_tax_id(v.as_deref())));
+        let account = patch
+            .atlassian_account_id
+            .as_ref()
+            .and_then(|v| errors.check(account_id(v.as_deref())));
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -241,6 +256,9 @@ impl Contact {
         if let Some(v) = tax_id {
             self.tax_id = v;
         }
+        if let Some(v) = account {
+            self.atlassian_account_id = v;
+        }
         Ok(())
     }
 }
@@ -254,6 +272,24 @@ fn phone(value: Option<&str>) -> Result<Option<String>, FieldError> {
         return Err(field_error(
             "phone",
             "must be a phone number such as +48 600 100 200",
+        ));
+    }
+    Ok(Some(v))
+}
+
+/// Atlassian account ids look like `5b10ac8d82e05b22cc7d4ef5` or
+/// `557058:f58131cb-b67d-43c7-b30d-6b58d40bd077`.
+fn account_id(value: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(v) = optional_text("atlassian_account_id", value, 128)? else {
+        return Ok(None);
+    };
+    if !v
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_'))
+    {
+        return Err(field_error(
+            "atlassian_account_id",
+            "must be an Atlassian account id such as 5b10ac8d82e05b22cc7d4ef5",
         ));
     }
     Ok(Some(v))
@@ -277,6 +313,7 @@ mod tests {
             phone: Some("+48 600 100 200".into()),
             legal_name: Some("Kowalska Sp. z o.o.".into()),
             tax_id: Some("PL 526-000-12-46".into()),
+            atlassian_account_id: None,
         }
     }
 
@@ -295,10 +332,20 @@ mod tests {
             phone: Some("call me".into()),
             legal_name: None,
             tax_id: Some("12".into()),
+            atlassian_account_id: Some("not an id!".into()),
         };
         let errors = NewContact::parse(ContactKind::Client, &bad).unwrap_err();
         let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["full_name", "email", "phone", "tax_id"]);
+        assert_eq!(
+            fields,
+            [
+                "full_name",
+                "email",
+                "phone",
+                "tax_id",
+                "atlassian_account_id"
+            ]
+        );
     }
 
     #[test]
@@ -322,6 +369,7 @@ mod tests {
             tax_id: new.tax_id,
             properties: Default::default(),
             crm_ref: None,
+            atlassian_account_id: new.atlassian_account_id,
             created_at: now,
             updated_at: now,
         };

@@ -220,6 +220,9 @@ pub struct NewExpertInput {
     pub legal_name: Option<String>,
     #[serde(default)]
     pub tax_id: Option<String>,
+    /// The expert's Atlassian account id, for Jira access.
+    #[serde(default)]
+    pub atlassian_account_id: Option<String>,
     #[serde(default)]
     pub skills: Vec<String>,
     #[serde(default)]
@@ -242,6 +245,7 @@ impl NewExpertInput {
             phone: self.phone.clone(),
             legal_name: self.legal_name.clone(),
             tax_id: self.tax_id.clone(),
+            atlassian_account_id: self.atlassian_account_id.clone(),
         }
     }
 

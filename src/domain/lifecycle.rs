@@ -8,7 +8,7 @@ use strum::VariantArray;
 use super::actor::{Actor, Role};
 use super::document::DocumentType;
 use super::expert::VettingState;
-use super::ids::ContactId;
+use super::ids::{ContactId, MessageId, TicketId};
 use super::validation::{Reason, ValidationErrors};
 
 #[derive(
@@ -161,6 +161,7 @@ pub fn may_take(actor: &Actor, action: Action, expert: Option<ContactId>) -> boo
     use Action as A;
     match actor {
         Actor::Agent => matches!(action, A::Activate | A::Block | A::WithdrawOffer),
+        Actor::Integration { .. } => false,
         Actor::Person(p) => match p.role {
             Role::Operator | Role::Admin => !matches!(action, A::Accept | A::Decline | A::Activate),
             Role::Expert => {
@@ -351,6 +352,9 @@ pub enum Effect {
     TrackerCreateProject,
     /// Step 5: the work task linked to the tracker project.
     TrackerCreateTask,
+    /// Keep the work task's status in step with the project (in progress while
+    /// active, done when completed).
+    TrackerMoveTask { state: ProjectState },
     /// Step 8: the expert becomes a member of the tracker project.
     TrackerGrantAccess { expert: ContactId },
     /// Steps 10-11: the expert stops being a member.
@@ -372,6 +376,11 @@ pub enum Effect {
     },
     /// Steps 6 and 11: show the project's current value figures on its record.
     BoardRecordValue,
+    /// Step 9: mirror a helpdesk message on the board record.
+    BoardComment {
+        ticket: TicketId,
+        message: MessageId,
+    },
     NotifyExpert {
         expert: ContactId,
         notice: ExpertNotice,
@@ -386,6 +395,7 @@ impl Effect {
             Effect::CrmSyncDeal { .. } => "crm_sync_deal",
             Effect::TrackerCreateProject => "tracker_create_project",
             Effect::TrackerCreateTask => "tracker_create_task",
+            Effect::TrackerMoveTask { .. } => "tracker_move_task",
             Effect::TrackerGrantAccess { .. } => "tracker_grant_access",
             Effect::TrackerRevokeAccess { .. } => "tracker_revoke_access",
             Effect::TrackerExportToBoard => "tracker_export_to_board",
@@ -395,6 +405,7 @@ impl Effect {
             Effect::BoardDocumentChecklist { .. } => "board_document_checklist",
             Effect::BoardCheckDocument { .. } => "board_check_document",
             Effect::BoardRecordValue => "board_record_value",
+            Effect::BoardComment { .. } => "board_comment",
             Effect::NotifyExpert { .. } => "notify_expert",
         }
     }
@@ -407,6 +418,7 @@ impl Effect {
             Effect::CrmUpsertContact { .. } | Effect::CrmSyncDeal { .. } => Lane::Crm,
             Effect::TrackerCreateProject
             | Effect::TrackerCreateTask
+            | Effect::TrackerMoveTask { .. }
             | Effect::TrackerGrantAccess { .. }
             | Effect::TrackerRevokeAccess { .. }
             | Effect::TrackerExportToBoard
@@ -415,7 +427,8 @@ impl Effect {
             | Effect::BoardMoveCard { .. }
             | Effect::BoardDocumentChecklist { .. }
             | Effect::BoardCheckDocument { .. }
-            | Effect::BoardRecordValue => Lane::Board,
+            | Effect::BoardRecordValue
+            | Effect::BoardComment { .. } => Lane::Board,
             Effect::NotifyExpert { .. } => Lane::Notify,
         }
     }
@@ -667,6 +680,10 @@ fn effects(
     }
     if from.has_board_record() {
         out.push(Effect::BoardMoveCard { state: to });
+        // The task exists from acceptance on; archiving deletes it with its project.
+        if to != ProjectState::Archived && to != ProjectState::Cancelled {
+            out.push(Effect::TrackerMoveTask { state: to });
+        }
     }
     out.push(Effect::CrmSyncDeal { state: to });
     out

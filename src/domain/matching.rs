@@ -137,6 +137,7 @@ mod tests {
                 tax_id: None,
                 properties: Default::default(),
                 crm_ref: None,
+                atlassian_account_id: None,
                 created_at: now,
                 updated_at: now,
             },

@@ -10,6 +10,7 @@ pub mod dates;
 pub mod document;
 pub mod expert;
 pub mod ids;
+pub mod intake;
 pub mod lifecycle;
 pub mod matching;
 pub mod metrics;

@@ -3,6 +3,7 @@
 //! who may act, call the store and shape the answer.
 
 mod admin;
+mod connectors;
 mod contacts;
 mod credentialing;
 mod documents;
@@ -15,6 +16,7 @@ mod records;
 mod tasks;
 mod tickets;
 mod views;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +37,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::agent::Agent;
 use crate::blobs::BlobStore;
+use crate::connectors::Connectors;
 use crate::store::Store;
 use error::ApiError;
 
@@ -46,6 +49,7 @@ pub struct AppState {
     pub blobs: BlobStore,
     pub upload_max_bytes: u64,
     pub expiry_warning_days: u32,
+    pub connectors: Connectors,
 }
 
 /// Limits applied to every request.
@@ -104,7 +108,9 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(credentialing::router())
         .merge(documents::router(state.upload_max_bytes))
         .merge(records::router())
-        .merge(admin::router());
+        .merge(admin::router())
+        .merge(connectors::router())
+        .merge(webhooks::router());
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api)
         .split_for_parts();

@@ -12,6 +12,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::connectors::{ConnectorError, Connectors};
+use crate::domain::contact::ContactKind;
+use crate::domain::ids::ContactId;
 use crate::domain::lifecycle::Effect;
 use crate::domain::project::Project;
 use crate::store::{OutboxEntry, ProjectRef, Settlement, Store, StoreError, now};
@@ -197,18 +199,20 @@ impl Delivery {
     /// Calls the connector that `entry`'s effect belongs to.
     async fn dispatch(&self, entry: &OutboxEntry) -> Result<(), ConnectorError> {
         let effect = entry.decode()?;
-        let project_id = entry.project_id.ok_or_else(|| {
-            ConnectorError::Permanent(format!("outbox entry {} names no project", entry.id))
-        })?;
-        let project = self.store.project(project_id).await?;
         let key = entry.idempotency_key.as_str();
         let c = &self.connectors;
+        let project = match entry.project_id {
+            Some(id) => Some(self.store.project(id).await?),
+            None => None,
+        };
+        if let Effect::CrmUpsertContact { contact } = effect {
+            return self.upsert_contact(key, contact, project.as_ref()).await;
+        }
+        let project = project.ok_or_else(|| {
+            ConnectorError::Permanent(format!("outbox entry {} names no project", entry.id))
+        })?;
         match effect {
-            Effect::CrmUpsertContact { contact } => {
-                let contact = self.store.contact(contact).await?;
-                let crm_ref = c.crm.upsert_contact(key, &contact, Some(&project)).await?;
-                self.store.set_contact_crm_ref(contact.id, &crm_ref).await?;
-            }
+            Effect::CrmUpsertContact { .. } => unreachable!("handled above"),
             Effect::CrmSyncDeal { state } => {
                 let client = self.store.contact(project.client_id).await?;
                 let deal = c.crm.sync_deal(key, &project, &client, state).await?;
@@ -225,6 +229,7 @@ impl Delivery {
             Effect::TrackerCreateTask => {
                 c.tracker.create_task(key, &project).await?;
             }
+            Effect::TrackerMoveTask { state } => c.tracker.move_task(key, &project, state).await?,
             Effect::TrackerGrantAccess { expert } | Effect::TrackerRevokeAccess { expert } => {
                 let grant = matches!(effect, Effect::TrackerGrantAccess { .. });
                 let expert = self.store.contact(expert).await?;
@@ -254,6 +259,23 @@ impl Delivery {
                     c.board.record_value(key, &project, &value).await?;
                 }
             }
+            Effect::BoardComment { ticket, message } => {
+                let ticket = self.store.ticket(project.id, ticket).await?;
+                let message = ticket
+                    .messages
+                    .iter()
+                    .find(|m| m.id == message)
+                    .ok_or_else(|| {
+                        ConnectorError::Permanent(format!("message {message} is gone"))
+                    })?;
+                if let Some(comment) = c
+                    .board
+                    .comment(key, &project, &ticket.subject, message)
+                    .await?
+                {
+                    self.store.record_outbound(c.board.name(), &comment).await?;
+                }
+            }
             Effect::NotifyExpert { expert, notice } => {
                 let expert = self.store.contact(expert).await?;
                 c.notifier
@@ -264,9 +286,38 @@ impl Delivery {
         Ok(())
     }
 
+    /// The contact in the CRM, an expert with their vetting state.
+    async fn upsert_contact(
+        &self,
+        key: &str,
+        contact: ContactId,
+        project: Option<&Project>,
+    ) -> Result<(), ConnectorError> {
+        let contact = self.store.contact(contact).await?;
+        let vetting = match contact.kind {
+            ContactKind::Expert => Some(self.store.expert(contact.id).await?.profile.vetting),
+            ContactKind::Client => None,
+        };
+        let crm_ref = self
+            .connectors
+            .crm
+            .upsert_contact(key, &contact, vetting, project)
+            .await?;
+        self.store.set_contact_crm_ref(contact.id, &crm_ref).await?;
+        Ok(())
+    }
+
     /// Step 11: the tracker's content becomes a file on the board record.
     async fn export_to_board(&self, key: &str, project: &Project) -> Result<(), ConnectorError> {
-        let file = self.connectors.tracker.export(project).await?;
-        self.connectors.board.attach(key, project, &file).await
+        let files = self.connectors.tracker.export(project).await?;
+        for (i, file) in files.iter().enumerate() {
+            // One idempotency key per file, so a retry attaches each once.
+            let file_key = format!("{key}/{i}");
+            self.connectors
+                .board
+                .attach(&file_key, project, file)
+                .await?;
+        }
+        Ok(())
     }
 }

@@ -13,6 +13,7 @@ use super::{Store, StoreError, contacts};
 use crate::domain::document::DocumentType;
 use crate::domain::ids::{ContactId, DocumentId, NotificationId, ProjectId, TaskId};
 use crate::domain::project::Project;
+use crate::domain::task::TaskStatus;
 
 /// A tracker project and who may work in it.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -223,6 +224,28 @@ impl Store {
             .execute(&mut *conn)
             .await?;
             Ok(id.to_string())
+        }))).await
+    }
+
+    /// Moves the work task the tracker created (the agent's first task of the
+    /// project) to `status`.
+    pub async fn builtin_tracker_move_task(
+        &self,
+        key: &str,
+        project: ProjectId,
+        status: TaskStatus,
+    ) -> Result<String, StoreError> {
+        self.once(key, "tracker", Box::new(move |conn| Box::pin(async move {
+            sqlx::query(
+                "UPDATE tasks SET status = $1, updated_at = $2
+                 WHERE id = (SELECT id FROM tasks WHERE project_id = $3 AND created_by = 'agent' ORDER BY id LIMIT 1)",
+            )
+            .bind(status.as_str())
+            .bind(ts(now()))
+            .bind(project.to_string())
+            .execute(&mut *conn)
+            .await?;
+            Ok(status.as_str().to_owned())
         }))).await
     }
 

@@ -4,14 +4,15 @@ use sqlx::{AnyConnection, FromRow};
 
 use super::audit::{self, AuditEntry};
 use super::codec::{from_json, now, parse_col, parse_ts, to_json, ts};
-use super::{Store, StoreError};
+use super::{Store, StoreError, outbox};
 use crate::domain::actor::Actor;
 use crate::domain::audit::EntityKind;
 use crate::domain::contact::{Contact, ContactKind, ContactPatchInput, Email, NewContact, TaxId};
 use crate::domain::ids::ContactId;
+use crate::domain::lifecycle::Effect;
 use crate::domain::validation::FieldError;
 
-pub(crate) const CONTACT_COLUMNS: &str = "c.id, c.kind, c.full_name, c.email, c.phone, c.legal_name, c.tax_id, c.properties, c.crm_ref, c.created_at, c.updated_at";
+pub(crate) const CONTACT_COLUMNS: &str = "c.id, c.kind, c.full_name, c.email, c.phone, c.legal_name, c.tax_id, c.properties, c.crm_ref, c.atlassian_account_id, c.created_at, c.updated_at";
 
 #[derive(FromRow)]
 pub(crate) struct ContactRow {
@@ -24,6 +25,7 @@ pub(crate) struct ContactRow {
     tax_id: Option<String>,
     properties: String,
     crm_ref: Option<String>,
+    atlassian_account_id: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -48,6 +50,7 @@ impl TryFrom<ContactRow> for Contact {
                 .map_err(corrupt)?,
             properties: from_json("contacts.properties", &r.properties)?,
             crm_ref: r.crm_ref,
+            atlassian_account_id: r.atlassian_account_id,
             created_at: parse_ts(&r.created_at)?,
             updated_at: parse_ts(&r.updated_at)?,
         })
@@ -72,12 +75,13 @@ pub(crate) async fn insert(
         tax_id: new.tax_id.clone(),
         properties: Default::default(),
         crm_ref: None,
+        atlassian_account_id: new.atlassian_account_id.clone(),
         created_at: at,
         updated_at: at,
     };
     sqlx::query(
-        "INSERT INTO contacts (id, kind, full_name, email, phone, legal_name, tax_id, properties, crm_ref, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $9)",
+        "INSERT INTO contacts (id, kind, full_name, email, phone, legal_name, tax_id, properties, crm_ref, atlassian_account_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $10, $9, $9)",
     )
     .bind(contact.id.to_string())
     .bind(contact.kind.as_str())
@@ -88,13 +92,39 @@ pub(crate) async fn insert(
     .bind(contact.tax_id.as_ref().map(|t| t.as_str().to_owned()))
     .bind(to_json(&contact.properties))
     .bind(ts(at))
+    .bind(contact.atlassian_account_id.clone())
     .execute(&mut *conn)
     .await
     .map_err(|e| email_taken(e, &contact.email))?;
     let entry = AuditEntry::change(EntityKind::Contact, contact.id, actor, "create")
         .with_details(serde_json::json!({ "kind": contact.kind }));
     audit::append(conn, entry, at).await?;
+    sync_to_crm(conn, contact.id, at).await?;
     Ok(contact)
+}
+
+/// The contact with this e-mail (stored lowercased), inside a transaction.
+pub(crate) async fn fetch_by_email(
+    conn: &mut AnyConnection,
+    email: &str,
+) -> Result<Option<Contact>, StoreError> {
+    let row: Option<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.email = $1"
+    )))
+    .bind(email.to_lowercase())
+    .fetch_optional(conn)
+    .await?;
+    row.map(Contact::try_from).transpose()
+}
+
+/// Queues the contact's upsert in the CRM, in the same transaction as the change.
+pub(crate) async fn sync_to_crm(
+    conn: &mut AnyConnection,
+    contact: ContactId,
+    at: time::OffsetDateTime,
+) -> Result<(), StoreError> {
+    let effect = Effect::CrmUpsertContact { contact };
+    outbox::enqueue_for_contact(conn, contact, std::slice::from_ref(&effect), at).await
 }
 
 fn email_taken(e: sqlx::Error, email: &Email) -> StoreError {
@@ -142,6 +172,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let contact = insert(&mut tx, new, actor).await?;
         tx.commit().await?;
+        self.wake_outbox();
         Ok(contact)
     }
 
@@ -170,19 +201,95 @@ impl Store {
         rows.into_iter().map(Contact::try_from).collect()
     }
 
-    /// Applies a partial update; an invalid field changes nothing.
+    /// Applies a partial update; an invalid field changes nothing. The CRM
+    /// gets the new values through the outbox.
     pub async fn update_contact(
         &self,
         id: ContactId,
         patch: &ContactPatchInput,
         actor: &Actor,
     ) -> Result<Contact, StoreError> {
+        self.change_contact(id, patch, actor, true).await
+    }
+
+    /// Applies a change made in the CRM itself: the same update, without
+    /// sending it back there.
+    pub async fn apply_crm_change(
+        &self,
+        id: ContactId,
+        patch: &ContactPatchInput,
+        actor: &Actor,
+    ) -> Result<Contact, StoreError> {
+        self.change_contact(id, patch, actor, false).await
+    }
+
+    /// Imports contacts (experts with their profile) in one transaction: all
+    /// of them, or, when any e-mail is taken already, none, with the index of
+    /// every row that could not be imported and why.
+    pub async fn import_contacts(
+        &self,
+        rows: &[(NewContact, Option<crate::domain::expert::ExpertProfile>)],
+        actor: &Actor,
+    ) -> Result<usize, Vec<(usize, String)>> {
+        let failed = |e: StoreError| vec![(0, e.to_string())];
+        let mut tx = self.begin_write().await.map_err(failed)?;
+        let mut taken = Vec::new();
+        for (i, (contact, _)) in rows.iter().enumerate() {
+            if fetch_by_email(&mut tx, contact.email.as_str())
+                .await
+                .map_err(failed)?
+                .is_some()
+            {
+                taken.push((
+                    i,
+                    format!("a contact with e-mail {} exists already", contact.email),
+                ));
+            }
+        }
+        if !taken.is_empty() {
+            return Err(taken);
+        }
+        for (i, (contact, profile)) in rows.iter().enumerate() {
+            let created = insert(&mut tx, contact, actor)
+                .await
+                .map_err(|e| vec![(i, e.to_string())])?;
+            if let Some(profile) = profile {
+                super::experts::write_profile(&mut tx, created.id, profile, true)
+                    .await
+                    .map_err(|e| vec![(i, e.to_string())])?;
+            }
+        }
+        tx.commit().await.map_err(failed)?;
+        self.wake_outbox();
+        Ok(rows.len())
+    }
+
+    /// The contact an external CRM knows by `crm_ref`.
+    pub async fn contact_by_crm_ref(&self, crm_ref: &str) -> Result<Option<Contact>, StoreError> {
+        let row: Option<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.crm_ref = $1"
+        )))
+        .bind(crm_ref.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Contact::try_from).transpose()
+    }
+
+    async fn change_contact(
+        &self,
+        id: ContactId,
+        patch: &ContactPatchInput,
+        actor: &Actor,
+        sync: bool,
+    ) -> Result<Contact, StoreError> {
         let mut tx = self.begin_write().await?;
         let mut contact = fetch(&mut tx, id).await?;
         contact.apply_patch(patch)?;
         contact.updated_at = now();
         sqlx::query(
-            "UPDATE contacts SET full_name = $1, email = $2, phone = $3, legal_name = $4, tax_id = $5, updated_at = $6 WHERE id = $7",
+            "UPDATE contacts SET full_name = $1, email = $2, phone = $3, legal_name = $4, tax_id = $5, updated_at = $6,
+                 atlassian_account_id = $8
+             WHERE id = $7",
         )
         .bind(contact.full_name.clone())
         .bind(contact.email.to_string())
@@ -191,6 +298,7 @@ impl Store {
         .bind(contact.tax_id.as_ref().map(|t| t.as_str().to_owned()))
         .bind(ts(contact.updated_at))
         .bind(id.to_string())
+        .bind(contact.atlassian_account_id.clone())
         .execute(&mut *tx)
         .await
         .map_err(|e| email_taken(e, &contact.email))?;
@@ -200,7 +308,11 @@ impl Store {
             contact.updated_at,
         )
         .await?;
+        if sync {
+            sync_to_crm(&mut tx, id, contact.updated_at).await?;
+        }
         tx.commit().await?;
+        self.wake_outbox();
         Ok(contact)
     }
 }

@@ -107,7 +107,7 @@ pub(crate) async fn fetch(
     row.map(Expert::try_from).transpose()
 }
 
-async fn write_profile(
+pub(crate) async fn write_profile(
     conn: &mut AnyConnection,
     id: ContactId,
     p: &ExpertProfile,
@@ -159,6 +159,7 @@ impl Store {
         let created: Contact = contacts::insert(&mut tx, contact, actor).await?;
         write_profile(&mut tx, created.id, profile, true).await?;
         tx.commit().await?;
+        self.wake_outbox();
         Ok(Expert {
             contact: created,
             profile: profile.clone(),
@@ -293,6 +294,7 @@ pub(crate) async fn apply_vetting(
         details: serde_json::json!({}),
     };
     audit::append(conn, entry, now()).await?;
+    contacts::sync_to_crm(conn, id, now()).await?;
     let cascaded = if change.loses_access() {
         cascade_loss_of_vetting(conn, backend, id, &change).await?
     } else {

@@ -10,6 +10,8 @@ mod contacts;
 mod documents;
 mod error;
 mod experts;
+mod external;
+mod intake;
 mod outbox;
 mod projects;
 mod tasks;
@@ -30,9 +32,11 @@ pub use builtin::{
 pub use codec::now;
 pub use documents::{DecisionOutcome, EXPERT_CREDENTIALS, NewDocument, ReviewItem};
 pub use error::StoreError;
+pub use intake::FormIntake;
 pub use outbox::Settlement;
-pub use outbox::{OutboxEntry, OutboxStatus};
+pub use outbox::{LaneStats, OutboxEntry, OutboxStatus};
 pub use projects::{ProjectFilter, ProjectRef, TransitionOutcome};
+pub use tickets::BOARD_INTEGRATION;
 pub use tokens::{NewToken, TokenRecord};
 
 /// Which database a [`Store`] talks to.

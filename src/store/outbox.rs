@@ -7,8 +7,9 @@ use time::OffsetDateTime;
 
 use super::codec::{from_json, now, parse_col, parse_opt_col, parse_opt_ts, parse_ts, to_json, ts};
 use super::{Store, StoreError};
-use crate::domain::ids::{OutboxId, ProjectId};
+use crate::domain::ids::{ContactId, OutboxId, ProjectId};
 use crate::domain::lifecycle::{Effect, Lane};
+use strum::VariantArray;
 
 #[derive(
     Clone,
@@ -42,6 +43,8 @@ pub struct OutboxEntry {
     /// Delivery order within a project.
     pub seq: i64,
     pub project_id: Option<ProjectId>,
+    /// For changes of a contact outside any project (an expert's vetting).
+    pub contact_id: Option<ContactId>,
     pub kind: String,
     /// The connector that delivers it; a project's entries in one lane go in order.
     pub lane: Lane,
@@ -70,13 +73,14 @@ impl OutboxEntry {
     }
 }
 
-const OUTBOX_COLUMNS: &str = "seq, id, project_id, kind, lane, payload, idempotency_key, status, attempts, next_attempt_at, last_error, created_at, delivered_at, delivered_by";
+const OUTBOX_COLUMNS: &str = "seq, id, project_id, contact_id, kind, lane, payload, idempotency_key, status, attempts, next_attempt_at, last_error, created_at, delivered_at, delivered_by";
 
 #[derive(FromRow)]
 struct OutboxRow {
     seq: i64,
     id: String,
     project_id: Option<String>,
+    contact_id: Option<String>,
     kind: String,
     lane: String,
     payload: String,
@@ -97,6 +101,7 @@ impl TryFrom<OutboxRow> for OutboxEntry {
             id: parse_col("outbox.id", &r.id)?,
             seq: r.seq,
             project_id: parse_opt_col("outbox.project_id", r.project_id.as_deref())?,
+            contact_id: parse_opt_col("outbox.contact_id", r.contact_id.as_deref())?,
             kind: r.kind,
             lane: parse_col("outbox.lane", &r.lane)?,
             effect: from_json("outbox.payload", &r.payload)?,
@@ -123,8 +128,8 @@ pub(crate) async fn enqueue(
 ) -> Result<(), StoreError> {
     for (i, effect) in effects.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO outbox (id, project_id, kind, lane, payload, idempotency_key, status, attempts, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $7)",
+            "INSERT INTO outbox (id, project_id, scope, kind, lane, payload, idempotency_key, status, attempts, next_attempt_at, created_at, updated_at)
+             VALUES ($1, $2, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $7)",
         )
         .bind(OutboxId::new().to_string())
         .bind(project.to_string())
@@ -132,6 +137,59 @@ pub(crate) async fn enqueue(
         .bind(effect.lane().to_string())
         .bind(to_json(effect))
         .bind(format!("{project}/v{version}/{i}/{}", effect.kind()))
+        .bind(ts(at))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Queues one effect of a project that is not a transition's (a helpdesk
+/// message to mirror), under a key that names its cause.
+pub(crate) async fn enqueue_keyed(
+    conn: &mut AnyConnection,
+    project: ProjectId,
+    effect: &Effect,
+    cause: &str,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO outbox (id, project_id, scope, kind, lane, payload, idempotency_key, status, attempts, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $7)",
+    )
+    .bind(OutboxId::new().to_string())
+    .bind(project.to_string())
+    .bind(effect.kind())
+    .bind(effect.lane().to_string())
+    .bind(to_json(effect))
+    .bind(format!("{project}/{cause}/{}", effect.kind()))
+    .bind(ts(at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Queues effects of a contact that concern no project (an expert's record in
+/// the CRM). They keep their order per contact and lane, as a project's do.
+pub(crate) async fn enqueue_for_contact(
+    conn: &mut AnyConnection,
+    contact: ContactId,
+    effects: &[Effect],
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    for effect in effects {
+        let id = OutboxId::new();
+        sqlx::query(
+            "INSERT INTO outbox (id, contact_id, scope, kind, lane, payload, idempotency_key, status, attempts, next_attempt_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $8)",
+        )
+        .bind(id.to_string())
+        .bind(contact.to_string())
+        .bind(format!("contact:{contact}"))
+        .bind(effect.kind())
+        .bind(effect.lane().to_string())
+        .bind(to_json(effect))
+        .bind(format!("contact/{contact}/{id}/{}", effect.kind()))
         .bind(ts(at))
         .execute(&mut *conn)
         .await?;
@@ -162,10 +220,22 @@ impl Store {
 
 /// Entries that may be claimed now: pending and due, or delivering with a lease
 /// that ran out (its worker died). An entry waits while an earlier entry of the
-/// same project and lane is not delivered, so effects keep their order.
+/// same scope (project, or contact) and lane is not delivered, so effects keep their order.
 const CLAIMABLE: &str = "((o.status = 'pending' AND o.next_attempt_at <= $3) OR (o.status = 'delivering' AND o.lease_until < $3))
-      AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.project_id = o.project_id AND p.lane = o.lane
+      AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.scope = o.scope AND p.lane = o.lane
                       AND p.seq < o.seq AND p.status <> 'delivered')";
+
+/// Delivery figures of one lane.
+#[derive(Clone, Debug)]
+pub struct LaneStats {
+    pub lane: Lane,
+    pub pending: i64,
+    pub delivering: i64,
+    pub failed: i64,
+    pub delivered: i64,
+    pub last_delivered_at: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+}
 
 /// How a delivery attempt ended, as the worker reports it.
 #[derive(Clone, Debug, PartialEq)]
@@ -333,6 +403,56 @@ impl Store {
         .await?;
         row.ok_or_else(|| StoreError::not_found("outbox entry", id))?
             .try_into()
+    }
+
+    /// Per delivery lane (one per connector): entries in each status, when
+    /// the last one was delivered, and the newest failure's message.
+    pub async fn lane_stats(&self) -> Result<Vec<LaneStats>, StoreError> {
+        let rows: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT lane, status, COUNT(*), MAX(delivered_at) FROM outbox GROUP BY lane, status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let failures: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT lane, last_error FROM outbox WHERE status = 'failed' ORDER BY updated_at DESC LIMIT 200",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut stats: Vec<LaneStats> = Lane::VARIANTS
+            .iter()
+            .map(|&lane| LaneStats {
+                lane,
+                pending: 0,
+                delivering: 0,
+                failed: 0,
+                delivered: 0,
+                last_delivered_at: None,
+                last_error: None,
+            })
+            .collect();
+        for (lane, status, count, delivered_at) in rows {
+            let Some(s) = stats.iter_mut().find(|s| s.lane.to_string() == lane) else {
+                continue;
+            };
+            match parse_col::<OutboxStatus>("outbox.status", &status)? {
+                OutboxStatus::Pending => s.pending = count,
+                OutboxStatus::Delivering => s.delivering = count,
+                OutboxStatus::Failed => s.failed = count,
+                OutboxStatus::Delivered => {
+                    s.delivered = count;
+                    s.last_delivered_at = parse_opt_ts(delivered_at.as_deref())?;
+                }
+            }
+        }
+        for (lane, error) in failures {
+            if let Some(s) = stats
+                .iter_mut()
+                .find(|s| s.lane.to_string() == lane && s.last_error.is_none())
+            {
+                s.last_error = error;
+            }
+        }
+        Ok(stats)
     }
 
     /// How many entries are in each status, for health and the connectors view.

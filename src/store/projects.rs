@@ -311,6 +311,77 @@ async fn apply(
     Ok(())
 }
 
+/// Records a new project in `intake` inside the caller's transaction, with
+/// its audit event and the intake's side effects.
+pub(crate) async fn insert_project(
+    conn: &mut AnyConnection,
+    new: NewProject,
+    actor: &Actor,
+) -> Result<Project, StoreError> {
+    let client = contacts::fetch(conn, new.client_id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound { .. } => StoreError::Invalid(ValidationErrors::single(
+                "client_id",
+                format!("no contact with id {}", new.client_id),
+            )),
+            other => other,
+        })?;
+    if client.kind != ContactKind::Client {
+        return Err(ValidationErrors::single(
+            "client_id",
+            "must be a client contact, not an expert",
+        )
+        .into());
+    }
+    let at = now();
+    let project = Project {
+        id: ProjectId::new(),
+        client_id: new.client_id,
+        title: new.title,
+        spec: new.spec,
+        skills: new.skills,
+        industry: new.industry,
+        required_documents: new.required_documents,
+        state: ProjectState::Intake,
+        expert_id: None,
+        baseline: None,
+        outcome: None,
+        intake: new.intake,
+        tracker_ref: None,
+        board_ref: None,
+        crm_ref: None,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    insert(&mut *conn, &project).await?;
+    for doc_type in &project.required_documents {
+        sqlx::query(
+            "INSERT INTO project_documents (project_id, doc_type, status) VALUES ($1, $2, $3)",
+        )
+        .bind(project.id.to_string())
+        .bind(doc_type.to_string())
+        .bind(DocumentStatus::Missing.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    let entry = AuditEntry {
+        to: Some(ProjectState::Intake.as_str()),
+        ..AuditEntry::change(EntityKind::Project, project.id, actor, "create")
+    };
+    audit::append(&mut *conn, entry, at).await?;
+    outbox::enqueue(
+        &mut *conn,
+        project.id,
+        project.version,
+        &lifecycle::intake_effects(project.client_id),
+        at,
+    )
+    .await?;
+    Ok(project)
+}
+
 impl Store {
     /// Step 1: creates a project in `intake` for an existing client, with its
     /// checklist of required documents, and queues steps 2 and 3 (the CRM
@@ -321,67 +392,7 @@ impl Store {
         actor: &Actor,
     ) -> Result<Project, StoreError> {
         let mut tx = self.begin_write().await?;
-        let client = contacts::fetch(&mut tx, new.client_id)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound { .. } => StoreError::Invalid(ValidationErrors::single(
-                    "client_id",
-                    format!("no contact with id {}", new.client_id),
-                )),
-                other => other,
-            })?;
-        if client.kind != ContactKind::Client {
-            return Err(ValidationErrors::single(
-                "client_id",
-                "must be a client contact, not an expert",
-            )
-            .into());
-        }
-        let at = now();
-        let project = Project {
-            id: ProjectId::new(),
-            client_id: new.client_id,
-            title: new.title,
-            spec: new.spec,
-            skills: new.skills,
-            industry: new.industry,
-            required_documents: new.required_documents,
-            state: ProjectState::Intake,
-            expert_id: None,
-            baseline: None,
-            outcome: None,
-            intake: new.intake,
-            tracker_ref: None,
-            board_ref: None,
-            crm_ref: None,
-            version: 1,
-            created_at: at,
-            updated_at: at,
-        };
-        insert(&mut tx, &project).await?;
-        for doc_type in &project.required_documents {
-            sqlx::query(
-                "INSERT INTO project_documents (project_id, doc_type, status) VALUES ($1, $2, $3)",
-            )
-            .bind(project.id.to_string())
-            .bind(doc_type.to_string())
-            .bind(DocumentStatus::Missing.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
-        let entry = AuditEntry {
-            to: Some(ProjectState::Intake.as_str()),
-            ..AuditEntry::change(EntityKind::Project, project.id, actor, "create")
-        };
-        audit::append(&mut tx, entry, at).await?;
-        outbox::enqueue(
-            &mut tx,
-            project.id,
-            project.version,
-            &lifecycle::intake_effects(project.client_id),
-            at,
-        )
-        .await?;
+        let project = insert_project(&mut tx, new, actor).await?;
         tx.commit().await?;
         self.wake_outbox();
         Ok(project)
@@ -590,6 +601,18 @@ pub enum ProjectRef {
 }
 
 impl Store {
+    /// The project whose board record (card) is `board_ref`.
+    pub async fn project_by_board_ref(
+        &self,
+        board_ref: &str,
+    ) -> Result<Option<ProjectId>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT id FROM projects WHERE board_ref = $1")
+            .bind(board_ref.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|(id,)| parse_col("projects.id", &id)).transpose()
+    }
+
     /// The project's required documents, in its order, with their status.
     pub async fn project_documents(
         &self,

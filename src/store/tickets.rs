@@ -5,10 +5,11 @@ use time::OffsetDateTime;
 
 use super::audit::{self, AuditEntry};
 use super::codec::{now, parse_col, parse_ts, ts};
-use super::{Store, StoreError};
+use super::{Store, StoreError, outbox};
 use crate::domain::actor::Actor;
 use crate::domain::audit::EntityKind;
 use crate::domain::ids::{MessageId, ProjectId, TicketId};
+use crate::domain::lifecycle::Effect;
 use crate::domain::ticket::{Message, Ticket, TicketStatus};
 
 #[derive(FromRow)]
@@ -61,13 +62,25 @@ impl TicketRow {
     }
 }
 
+/// The integration whose comments arrive as messages (and are not mirrored
+/// back); its actor is named `trello: <member>`.
+pub const BOARD_INTEGRATION: &str = "trello";
+
+fn from_board(actor: &Actor) -> bool {
+    matches!(actor, Actor::Integration { name }
+        if name.strip_prefix(BOARD_INTEGRATION).is_some_and(|rest| rest.is_empty() || rest.starts_with(':')))
+}
+
 const TICKET_SELECT: &str =
     "SELECT id, project_id, subject, status, opened_by, created_at, updated_at FROM tickets";
 const MESSAGE_SELECT: &str =
     "SELECT id, ticket_id, author_role, author_label, body, created_at FROM ticket_messages";
 
+/// Adds a message and queues its mirror on the board record, unless it came
+/// from the board itself.
 async fn insert_message(
     conn: &mut AnyConnection,
+    project: ProjectId,
     ticket: TicketId,
     body: String,
     actor: &Actor,
@@ -97,8 +110,22 @@ async fn insert_message(
     sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
         .bind(ts(at))
         .bind(ticket.to_string())
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    if !from_board(actor) {
+        let effect = Effect::BoardComment {
+            ticket,
+            message: message.id,
+        };
+        outbox::enqueue_keyed(
+            conn,
+            project,
+            &effect,
+            &format!("message/{}", message.id),
+            at,
+        )
+        .await?;
+    }
     Ok(message)
 }
 
@@ -122,7 +149,7 @@ pub(crate) async fn open_ticket(
     .bind(ts(at))
     .execute(&mut *conn)
     .await?;
-    insert_message(conn, id, body, actor, at).await?;
+    insert_message(conn, project, id, body, actor, at).await?;
     let entry = AuditEntry::change(EntityKind::Ticket, id, actor, "open")
         .with_details(serde_json::json!({ "project_id": project }));
     audit::append(conn, entry, at).await?;
@@ -169,6 +196,7 @@ impl Store {
         let id = open_ticket(&mut tx, project, subject, body, actor).await?;
         let ticket = fetch(&mut tx, project, id).await?;
         tx.commit().await?;
+        self.wake_outbox();
         Ok(ticket)
     }
 
@@ -222,9 +250,56 @@ impl Store {
                 "the ticket is closed; reopen it to add a message".into(),
             ));
         }
-        let message = insert_message(&mut tx, id, body, actor, now()).await?;
+        let message = insert_message(&mut tx, project, id, body, actor, now()).await?;
         tx.commit().await?;
+        self.wake_outbox();
         Ok(message)
+    }
+
+    /// A comment made on the board record, as a message: on the project's
+    /// newest open ticket, or a new one. `None` when this comment was taken
+    /// before (the tool retried its webhook).
+    pub async fn add_board_comment(
+        &self,
+        project: ProjectId,
+        external_id: &str,
+        member: &str,
+        body: String,
+    ) -> Result<Option<Message>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        if !super::external::record(&mut tx, BOARD_INTEGRATION, external_id, "in").await? {
+            return Ok(None);
+        }
+        let actor = Actor::integration(&format!("{BOARD_INTEGRATION}: {member}"));
+        let open: Option<(String,)> = sqlx::query_as(
+            "SELECT id FROM tickets WHERE project_id = $1 AND status = 'open' ORDER BY updated_at DESC, id DESC LIMIT 1",
+        )
+        .bind(project.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let message = match open {
+            Some((id,)) => {
+                let id: TicketId = parse_col("tickets.id", &id)?;
+                insert_message(&mut tx, project, id, body, &actor, now()).await?
+            }
+            None => {
+                let id = open_ticket(
+                    &mut tx,
+                    project,
+                    "Comments from Trello".into(),
+                    body,
+                    &actor,
+                )
+                .await?;
+                fetch(&mut tx, project, id)
+                    .await?
+                    .messages
+                    .pop()
+                    .ok_or_else(|| StoreError::Corrupt(format!("ticket {id} has no message")))?
+            }
+        };
+        tx.commit().await?;
+        Ok(Some(message))
     }
 
     pub async fn set_ticket_status(

@@ -300,3 +300,95 @@ fn protocols_reindex_lists_what_loaded_and_fails_on_a_broken_note() {
             .contains("BROKEN  broken.md")
     );
 }
+
+#[test]
+fn a_contacts_sheet_imports_whole_or_not_at_all_and_exports_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/ssot.db", dir.path().display());
+    let sheet = dir.path().join("contacts.csv");
+    std::fs::write(
+        &sheet,
+        "kind,full_name,email,legal_name,tax_id,skills,capacity\n\
+         client,Anna Kowalska,anna@kowalska.pl,Kowalska Meble Sp. z o.o.,526-000-12-46,,\n\
+         expert,Jan Nowak,jan@nowak.dev,,,\"rust, automation\",two\n\
+         client,Ewa,not-an-email,,,,\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        ssot()
+            .args(args)
+            .args(["--database-url", &url])
+            .output()
+            .unwrap()
+    };
+    let out = run(&["import", "contacts", sheet.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("line 3: capacity `two` is not a number"),
+        "{err}"
+    );
+    assert!(err.contains("line 4: email"), "{err}");
+    assert!(err.contains("nothing imported: 2 row(s)"), "{err}");
+    let exported = run(&["export", "contacts"]);
+    let csv = String::from_utf8(exported.stdout).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1,
+        "only the header: nothing was imported\n{csv}"
+    );
+
+    std::fs::write(
+        &sheet,
+        "kind,full_name,email,legal_name,tax_id,skills,capacity\n\
+         client,Anna Kowalska,anna@kowalska.pl,Kowalska Meble Sp. z o.o.,526-000-12-46,,\n\
+         expert,Jan Nowak,jan@nowak.dev,,,\"rust, automation\",2\n",
+    )
+    .unwrap();
+    let out = run(&["import", "contacts", sheet.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("imported 2 contacts")
+    );
+    // Importing the same sheet again would duplicate: refused, by line.
+    let again = run(&["import", "contacts", sheet.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        String::from_utf8(again.stderr)
+            .unwrap()
+            .contains("line 2: a contact with e-mail anna@kowalska.pl exists already")
+    );
+
+    let target = dir.path().join("contacts-out.csv");
+    let out = run(&["export", "contacts", "--output", target.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut reader = csv::Reader::from_path(&target).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let jan = rows
+        .iter()
+        .find(|r| &r[col("email")] == "jan@nowak.dev")
+        .unwrap();
+    assert_eq!(
+        (&jan[col("kind")], &jan[col("skills")], &jan[col("vetting")]),
+        ("expert", "rust, automation", "applicant")
+    );
+    let projects = run(&["export", "projects", "--format", "csv"]);
+    assert!(
+        String::from_utf8(projects.stdout)
+            .unwrap()
+            .starts_with("id,title,state,client_id")
+    );
+}

@@ -280,7 +280,7 @@ on_both_backends! {
         }
         assert!(drained, "the outbox was not drained: {:?}", store.outbox_counts().await.unwrap());
         let entries = store.list_outbox(None, None, 10_000).await.unwrap();
-        assert_eq!(entries.len(), 12 * 6, "3 at intake, 1 for matching, 2 for cancelling, per project");
+        assert_eq!(entries.len(), 12 * 6 + 1, "3 at intake, 1 for matching, 2 for cancelling, per project; and the client's CRM record");
         assert!(entries.iter().all(|e| e.attempts == 1), "every entry was claimed exactly once");
         // Workers are named `ssot-<pid>-<tag>-w<n>`: both processes took part.
         let processes: std::collections::HashSet<String> = entries

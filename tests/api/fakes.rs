@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use ssot::connectors::builtin::Builtin;
 use ssot::connectors::{ConnectorError, ExportFile, Tracker};
 use ssot::domain::contact::Contact;
+use ssot::domain::lifecycle::ProjectState;
 use ssot::domain::project::Project;
 use ssot::store::Store;
 use tokio::sync::Notify;
@@ -131,6 +132,18 @@ impl Tracker for FaultyTracker {
         result
     }
 
+    async fn move_task(
+        &self,
+        key: &str,
+        project: &Project,
+        state: ProjectState,
+    ) -> Result<(), ConnectorError> {
+        self.gate(key).await?;
+        let result = self.inner.move_task(key, project, state).await;
+        self.after().await;
+        result
+    }
+
     async fn set_access(
         &self,
         key: &str,
@@ -144,7 +157,7 @@ impl Tracker for FaultyTracker {
         result
     }
 
-    async fn export(&self, project: &Project) -> Result<ExportFile, ConnectorError> {
+    async fn export(&self, project: &Project) -> Result<Vec<ExportFile>, ConnectorError> {
         self.gate(&format!("export:{}", project.id)).await?;
         let result = self.inner.export(project).await;
         self.after().await;

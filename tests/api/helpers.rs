@@ -159,8 +159,9 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
 
 /// The app with no background delivery workers, so tests see the outbox as
 /// the lifecycle left it and deliver with [`TestApp::drain`] when they choose.
+/// Its connectors are what the settings configure (built-in by default).
 pub async fn spawn_app_with(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn_app_full(db, tweak, Connectors::builtin).await
+    spawn_app_at(db, |s, _| tweak(s), |_| None).await
 }
 
 /// The app with its settings tweaked and its connectors chosen by `connectors`.
@@ -169,6 +170,17 @@ pub async fn spawn_app_full(
     tweak: impl FnOnce(&mut Settings),
     connectors: impl FnOnce(&Store) -> Connectors,
 ) -> TestApp {
+    spawn_app_at(db, |s, _| tweak(s), |store| Some(connectors(store))).await
+}
+
+/// The most general form: `tweak` also learns the URL the hub will answer at
+/// (up to `/api/v1`), for settings that name it (webhook URLs); `connectors`
+/// may replace the configured connectors.
+pub async fn spawn_app_at(
+    db: TestDb,
+    tweak: impl FnOnce(&mut Settings, &str),
+    connectors: impl FnOnce(&Store) -> Option<Connectors>,
+) -> TestApp {
     // Server logs appear with a failing test's output (RUST_LOG to change the level).
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
     let _ = tracing_subscriber::fmt()
@@ -176,6 +188,8 @@ pub async fn spawn_app_full(
         .with_test_writer()
         .try_init();
     let files = tempfile::tempdir().expect("a temporary directory");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
     let mut settings = Settings {
         database_url: db.url.clone(),
         db_max_connections: 5,
@@ -184,17 +198,17 @@ pub async fn spawn_app_full(
         documents_dir: files.path().join("documents"),
         ..Settings::default()
     };
-    tweak(&mut settings);
+    tweak(&mut settings, &base);
     let app = App::open(settings)
         .await
         .expect("the app opens its database");
-    let chosen = connectors(&app.store);
-    let app = app.with_connectors(chosen);
+    let app = match connectors(&app.store) {
+        Some(chosen) => app.with_connectors(chosen),
+        None => app,
+    };
     let worker = app.delivery("test-worker");
     let handle = app.clone();
     let store = app.store.clone();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.serve(listener, async move {
         let _ = stopped.await;
@@ -225,7 +239,7 @@ pub async fn spawn_app_full(
 }
 
 /// Reads an answer's status and body.
-async fn reply(res: reqwest::Response) -> Reply {
+pub async fn reply(res: reqwest::Response) -> Reply {
     let status = res.status();
     let text = res.text().await.unwrap();
     let body = if text.is_empty() {

@@ -5,12 +5,14 @@ mod fake_llm;
 mod fakes;
 mod helpers;
 mod pdfs;
+mod vendors;
 
 mod agent;
 mod auth;
 mod bad_input;
 mod cli;
 mod concurrency;
+mod connectors;
 mod credentialing;
 mod delivery;
 mod extraction;

@@ -1,0 +1,430 @@
+//! Trello as the board (REST API v1). A project's record is a card on the
+//! configured board, in the list named after its state (lists are created as
+//! needed); the required documents are a checklist on it, ticked as they are
+//! approved; its value figures are in its description; the completion export
+//! is attached; helpdesk messages become comments. Every call is safe to
+//! repeat: the card is found by the SSoT id in its description, checklist
+//! items and attachments by name.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::http::{Api, Secret, clip};
+use super::settings::TrelloSettings;
+use super::{Board, ConnectorError, ExportFile};
+use crate::domain::document::DocumentType;
+use crate::domain::lifecycle::ProjectState;
+use crate::domain::metrics::ValueSummary;
+use crate::domain::project::Project;
+use crate::domain::ticket::Message;
+
+/// The checklist of credentialing documents on a card.
+const CHECKLIST: &str = "Credentialing documents";
+
+pub struct Trello {
+    api: Api,
+    key: String,
+    token: Secret,
+    settings: TrelloSettings,
+    /// The member the token acts as: the author of the hub's own comments.
+    own_member: tokio::sync::OnceCell<String>,
+}
+
+/// Trello answers 4xx with plain text and 429 with `{error, message}`.
+fn describe(body: &str) -> String {
+    match serde_json::from_str::<Value>(body) {
+        Ok(v) => match (v["message"].as_str(), v["error"].as_str()) {
+            (Some(m), Some(e)) => format!("{m} ({e})"),
+            (Some(m), None) => m.to_owned(),
+            (None, Some(e)) => e.to_owned(),
+            _ => clip(body),
+        },
+        Err(_) => clip(body),
+    }
+}
+
+/// The list a state's cards sit in: the state's name, capitalised.
+pub fn list_name(state: ProjectState) -> String {
+    let name = state.as_str().replace('_', " ");
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => name,
+    }
+}
+
+/// The first line of a card's description, by which it is recognised.
+fn marker(project: &Project) -> String {
+    format!("SSoT-Lite project {}", project.id)
+}
+
+fn description(project: &Project, value: Option<&ValueSummary>) -> String {
+    let mut desc = format!("{}\n\n{}", marker(project), project.spec);
+    if let Some(v) = value {
+        desc.push_str(&format!(
+            "\n\n**Value**: expected {:.0} (TS-ROI {:.2})",
+            v.expected_value, v.expected_roi
+        ));
+        if let (Some(value), Some(roi)) = (v.realised_value, v.realised_roi) {
+            desc.push_str(&format!("; realised {value:.0} (TS-ROI {roi:.2})"));
+        }
+    }
+    desc
+}
+
+#[derive(Debug, Deserialize)]
+struct Named {
+    id: String,
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Checklist {
+    id: String,
+    name: String,
+    #[serde(default, rename = "checkItems")]
+    items: Vec<Named>,
+}
+
+impl Trello {
+    pub fn new(settings: TrelloSettings, token: Secret, timeout: Duration) -> Self {
+        let api = Api::new(
+            "Trello",
+            &settings.base_url,
+            settings.requests_per_second,
+            timeout,
+            describe,
+        );
+        Self {
+            api,
+            key: settings.api_key.clone(),
+            token,
+            settings,
+            own_member: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The id of the member the token acts as. Trello reports the hub's own
+    /// comments to the webhook too, possibly before the hub has heard back
+    /// from posting them; their author tells them apart.
+    pub async fn own_member_id(&self) -> Result<String, ConnectorError> {
+        self.own_member
+            .get_or_try_init(|| async {
+                let me: Named = self.api.json(self.call(Method::GET, "/members/me")).await?;
+                Ok(me.id)
+            })
+            .await
+            .cloned()
+    }
+
+    /// The token goes in a header, not the query, so it is never in a URL.
+    fn call(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.api.request(method, path).header(
+            reqwest::header::AUTHORIZATION,
+            format!(
+                "OAuth oauth_consumer_key=\"{}\", oauth_token=\"{}\"",
+                self.key,
+                self.token.expose()
+            ),
+        )
+    }
+
+    fn card<'a>(&self, project: &'a Project) -> Result<&'a str, ConnectorError> {
+        project.board_ref.as_deref().ok_or_else(|| {
+            ConnectorError::Permanent(format!(
+                "project {} has no Trello card yet (its creation has not been delivered)",
+                project.id
+            ))
+        })
+    }
+
+    /// The id of the board's list for `state`, created when missing.
+    async fn list_for(&self, state: ProjectState) -> Result<String, ConnectorError> {
+        let name = list_name(state);
+        let board = &self.settings.board_id;
+        let lists: Vec<Named> = self
+            .api
+            .json(self.call(Method::GET, &format!("/boards/{board}/lists")))
+            .await?;
+        if let Some(list) = lists.iter().find(|l| l.name.eq_ignore_ascii_case(&name)) {
+            return Ok(list.id.clone());
+        }
+        let created: Named = self
+            .api
+            .json(self.call(Method::POST, "/lists").query(&[
+                ("name", name.as_str()),
+                ("idBoard", board.as_str()),
+                ("pos", "bottom"),
+            ]))
+            .await?;
+        Ok(created.id)
+    }
+
+    async fn checklists(&self, card: &str) -> Result<Vec<Checklist>, ConnectorError> {
+        self.api
+            .json(self.call(Method::GET, &format!("/cards/{card}/checklists")))
+            .await
+    }
+
+    async fn documents_checklist(&self, card: &str) -> Result<Checklist, ConnectorError> {
+        if let Some(c) = self
+            .checklists(card)
+            .await?
+            .into_iter()
+            .find(|c| c.name == CHECKLIST)
+        {
+            return Ok(c);
+        }
+        self.api
+            .json(
+                self.call(Method::POST, &format!("/cards/{card}/checklists"))
+                    .query(&[("name", CHECKLIST)]),
+            )
+            .await
+    }
+
+    async fn add_item(
+        &self,
+        checklist: &str,
+        name: &str,
+        checked: bool,
+    ) -> Result<(), ConnectorError> {
+        self.api
+            .send(
+                self.call(Method::POST, &format!("/checklists/{checklist}/checkItems"))
+                    .query(&[
+                        ("name", name),
+                        ("checked", if checked { "true" } else { "false" }),
+                    ]),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Registers the hub's webhook for the board unless it is there already.
+    /// Trello checks the URL with a HEAD request before it accepts it.
+    pub async fn ensure_webhook(&self, callback_url: &str) -> Result<bool, ConnectorError> {
+        #[derive(Deserialize)]
+        struct Hook {
+            #[serde(rename = "callbackURL")]
+            callback_url: String,
+            #[serde(rename = "idModel")]
+            id_model: String,
+        }
+        let hooks: Vec<Hook> = self
+            .api
+            .json(self.call(
+                Method::GET,
+                &format!("/tokens/{}/webhooks", self.token.expose()),
+            ))
+            .await?;
+        let board = &self.settings.board_id;
+        if hooks
+            .iter()
+            .any(|h| h.callback_url == callback_url && &h.id_model == board)
+        {
+            return Ok(false);
+        }
+        self.api
+            .send(self.call(Method::POST, "/webhooks").json(&json!({
+                "callbackURL": callback_url,
+                "idModel": board,
+                "description": "SSoT-Lite helpdesk mirror",
+            })))
+            .await?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl Board for Trello {
+    fn name(&self) -> &'static str {
+        "trello"
+    }
+
+    async fn create_record(&self, _key: &str, project: &Project) -> Result<String, ConnectorError> {
+        let board = &self.settings.board_id;
+        let ours = marker(project);
+        #[derive(Deserialize)]
+        struct Card {
+            id: String,
+            #[serde(default)]
+            desc: String,
+        }
+        // A card made by an earlier attempt whose answer was lost.
+        let cards: Vec<Card> = self
+            .api
+            .json(self.call(Method::GET, &format!("/boards/{board}/cards")))
+            .await?;
+        if let Some(card) = cards.into_iter().find(|c| c.desc.starts_with(&ours)) {
+            return Ok(card.id);
+        }
+        let list = self.list_for(project.state).await?;
+        let created: Named = self
+            .api
+            .json(self.call(Method::POST, "/cards").json(&json!({
+                "idList": list,
+                "name": project.title,
+                "desc": description(project, project.value().as_ref()),
+                "pos": "bottom",
+            })))
+            .await?;
+        tracing::info!(project = %project.id, card = %created.id, "Trello card created");
+        Ok(created.id)
+    }
+
+    async fn move_card(
+        &self,
+        _key: &str,
+        project: &Project,
+        state: ProjectState,
+    ) -> Result<(), ConnectorError> {
+        let card = self.card(project)?;
+        let list = self.list_for(state).await?;
+        self.api
+            .send(
+                self.call(Method::PUT, &format!("/cards/{card}"))
+                    .json(&json!({ "idList": list })),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn document_checklist(
+        &self,
+        _key: &str,
+        project: &Project,
+        documents: &[DocumentType],
+    ) -> Result<(), ConnectorError> {
+        let card = self.card(project)?;
+        let checklist = self.documents_checklist(card).await?;
+        for doc in documents {
+            if !checklist.items.iter().any(|i| i.name == doc.as_str()) {
+                self.add_item(&checklist.id, doc.as_str(), false).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn check_document(
+        &self,
+        _key: &str,
+        project: &Project,
+        document: &DocumentType,
+        approved: bool,
+    ) -> Result<(), ConnectorError> {
+        let card = self.card(project)?;
+        let checklist = self.documents_checklist(card).await?;
+        match checklist.items.iter().find(|i| i.name == document.as_str()) {
+            Some(item) => {
+                let state = if approved { "complete" } else { "incomplete" };
+                self.api
+                    .send(
+                        self.call(Method::PUT, &format!("/cards/{card}/checkItem/{}", item.id))
+                            .query(&[("state", state)]),
+                    )
+                    .await?;
+            }
+            None => {
+                self.add_item(&checklist.id, document.as_str(), approved)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    async fn attach(
+        &self,
+        _key: &str,
+        project: &Project,
+        file: &ExportFile,
+    ) -> Result<(), ConnectorError> {
+        let card = self.card(project)?;
+        let existing: Vec<Named> = self
+            .api
+            .json(self.call(Method::GET, &format!("/cards/{card}/attachments")))
+            .await?;
+        if existing.iter().any(|a| a.name == file.filename) {
+            return Ok(());
+        }
+        let part = reqwest::multipart::Part::bytes(file.body.clone().into_bytes())
+            .file_name(file.filename.clone())
+            .mime_str(&file.content_type)
+            .map_err(|e| ConnectorError::Permanent(format!("bad content type: {e}")))?;
+        let form = reqwest::multipart::Form::new()
+            .text("name", file.filename.clone())
+            .text("mimeType", file.content_type.clone())
+            .part("file", part);
+        self.api
+            .send(
+                self.call(Method::POST, &format!("/cards/{card}/attachments"))
+                    .multipart(form),
+            )
+            .await?;
+        tracing::info!(project = %project.id, card, file = %file.filename, "export attached to the Trello card");
+        Ok(())
+    }
+
+    async fn record_value(
+        &self,
+        _key: &str,
+        project: &Project,
+        value: &ValueSummary,
+    ) -> Result<(), ConnectorError> {
+        let card = self.card(project)?;
+        self.api
+            .send(
+                self.call(Method::PUT, &format!("/cards/{card}"))
+                    .json(&json!({ "desc": description(project, Some(value)) })),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn comment(
+        &self,
+        _key: &str,
+        project: &Project,
+        ticket_subject: &str,
+        message: &Message,
+    ) -> Result<Option<String>, ConnectorError> {
+        let card = self.card(project)?;
+        let text = format!(
+            "**{}** ({}), on \"{ticket_subject}\":\n\n{}",
+            message.author_label, message.author_role, message.body
+        );
+        let action: Named = self
+            .api
+            .json(
+                self.call(Method::POST, &format!("/cards/{card}/actions/comments"))
+                    .query(&[("text", text.as_str())]),
+            )
+            .await?;
+        Ok(Some(action.id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_named_after_states() {
+        assert_eq!(list_name(ProjectState::Credentialing), "Credentialing");
+        assert_eq!(list_name(ProjectState::Active), "Active");
+    }
+
+    #[test]
+    fn errors_read_as_one_line() {
+        assert_eq!(describe("invalid id"), "invalid id");
+        assert_eq!(
+            describe(r#"{"error":"API_TOKEN_LIMIT_EXCEEDED","message":"Rate limit exceeded"}"#),
+            "Rate limit exceeded (API_TOKEN_LIMIT_EXCEEDED)"
+        );
+    }
+}

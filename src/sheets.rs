@@ -1,0 +1,350 @@
+//! CSV for Google Sheets users: contacts imported from a sheet (every row
+//! checked first, errors reported by line, nothing imported unless all rows
+//! are good) and contacts and projects exported for one.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+use serde::Deserialize;
+
+use crate::domain::contact::{Contact, ContactInput, ContactKind, NewContact};
+use crate::domain::expert::{Expert, ExpertProfile, ProfileInput};
+use crate::domain::project::Project;
+use crate::domain::validation::ValidationErrors;
+
+/// One row of a contacts sheet. Only `kind`, `full_name` and `email` are
+/// required; the expert columns count for experts.
+#[derive(Debug, Deserialize)]
+struct ContactRecord {
+    kind: String,
+    full_name: String,
+    email: String,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    legal_name: Option<String>,
+    #[serde(default)]
+    tax_id: Option<String>,
+    #[serde(default)]
+    atlassian_account_id: Option<String>,
+    #[serde(default)]
+    skills: Option<String>,
+    #[serde(default)]
+    industries: Option<String>,
+    #[serde(default)]
+    languages: Option<String>,
+    #[serde(default)]
+    hourly_rate: Option<String>,
+    #[serde(default)]
+    capacity: Option<String>,
+    #[serde(default)]
+    rating: Option<String>,
+}
+
+/// A contact ready to import; experts carry a profile.
+#[derive(Clone, Debug)]
+pub struct ImportRow {
+    /// The line in the file (the header is line 1).
+    pub line: u64,
+    pub contact: NewContact,
+    pub profile: Option<ExpertProfile>,
+}
+
+/// Why a row cannot be imported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowError {
+    pub line: u64,
+    pub reason: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.reason)
+    }
+}
+
+fn list(cell: &Option<String>) -> Vec<String> {
+    cell.as_deref()
+        .unwrap_or_default()
+        .split([',', ';'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn number<T: std::str::FromStr>(column: &str, cell: &Option<String>) -> Result<Option<T>, String> {
+    match cell.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        // Sheets in Polish locales write decimals with a comma.
+        Some(c) => c
+            .replace(',', ".")
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{column} `{c}` is not a number")),
+    }
+}
+
+fn describe(errors: &ValidationErrors) -> String {
+    errors
+        .0
+        .iter()
+        .map(|e| format!("{} {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn row(record: ContactRecord) -> Result<(NewContact, Option<ExpertProfile>), String> {
+    let kind: ContactKind = record
+        .kind
+        .trim()
+        .to_lowercase()
+        .parse()
+        .map_err(|_| format!("kind `{}` must be client or expert", record.kind.trim()))?;
+    let input = ContactInput {
+        full_name: record.full_name.clone(),
+        email: record.email.clone(),
+        phone: record.phone.clone().filter(|v| !v.trim().is_empty()),
+        legal_name: record.legal_name.clone().filter(|v| !v.trim().is_empty()),
+        tax_id: record.tax_id.clone().filter(|v| !v.trim().is_empty()),
+        atlassian_account_id: record
+            .atlassian_account_id
+            .clone()
+            .filter(|v| !v.trim().is_empty()),
+    };
+    let contact = NewContact::parse(kind, &input).map_err(|e| describe(&e))?;
+    let profile = match kind {
+        ContactKind::Client => None,
+        ContactKind::Expert => {
+            let input = ProfileInput {
+                skills: list(&record.skills),
+                industries: list(&record.industries),
+                languages: list(&record.languages),
+                hourly_rate: number("hourly_rate", &record.hourly_rate)?.unwrap_or(0.0),
+                capacity: number("capacity", &record.capacity)?.unwrap_or(1),
+                rating: number("rating", &record.rating)?,
+            };
+            Some(ExpertProfile::parse(&input).map_err(|e| describe(&e))?)
+        }
+    };
+    Ok((contact, profile))
+}
+
+/// Reads a contacts sheet. All rows or none: any bad row (or an e-mail twice)
+/// comes back with its line number and reason, every one of them.
+pub fn read_contacts(input: impl Read) -> Result<Vec<ImportRow>, Vec<RowError>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::Headers)
+        .from_reader(input);
+    let (mut rows, mut errors) = (Vec::new(), Vec::new());
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for (i, record) in reader.deserialize::<ContactRecord>().enumerate() {
+        // The header is line 1; records start at 2 (multi-line cells aside).
+        let line = i as u64 + 2;
+        let parsed = record
+            .map_err(|e| match e.kind() {
+                csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
+                _ => e.to_string(),
+            })
+            .and_then(row);
+        match parsed {
+            Ok((contact, profile)) => match seen.get(contact.email.as_str()) {
+                Some(first) => errors.push(RowError {
+                    line,
+                    reason: format!("{} is already on line {first}", contact.email),
+                }),
+                None => {
+                    seen.insert(contact.email.to_string(), line);
+                    rows.push(ImportRow {
+                        line,
+                        contact,
+                        profile,
+                    });
+                }
+            },
+            Err(reason) => errors.push(RowError { line, reason }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Contacts as a sheet, experts with their profile.
+pub fn write_contacts(
+    out: impl Write,
+    contacts: &[Contact],
+    experts: &[Expert],
+) -> Result<(), csv::Error> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "id",
+        "kind",
+        "full_name",
+        "email",
+        "phone",
+        "legal_name",
+        "tax_id",
+        "atlassian_account_id",
+        "vetting",
+        "skills",
+        "industries",
+        "languages",
+        "hourly_rate",
+        "capacity",
+        "rating",
+        "created_at",
+    ])?;
+    for c in contacts {
+        let profile = experts
+            .iter()
+            .find(|e| e.contact.id == c.id)
+            .map(|e| &e.profile);
+        let tags = |f: fn(&ExpertProfile) -> &Vec<crate::domain::validation::Tag>| {
+            profile
+                .map(|p| {
+                    f(p).iter()
+                        .map(|t| t.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default()
+        };
+        w.write_record([
+            c.id.to_string(),
+            c.kind.to_string(),
+            c.full_name.clone(),
+            c.email.to_string(),
+            c.phone.clone().unwrap_or_default(),
+            c.legal_name.clone().unwrap_or_default(),
+            c.tax_id
+                .as_ref()
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default(),
+            c.atlassian_account_id.clone().unwrap_or_default(),
+            profile.map(|p| p.vetting.to_string()).unwrap_or_default(),
+            tags(|p| &p.skills),
+            tags(|p| &p.industries),
+            tags(|p| &p.languages),
+            profile
+                .map(|p| p.hourly_rate.to_string())
+                .unwrap_or_default(),
+            profile.map(|p| p.capacity.to_string()).unwrap_or_default(),
+            profile
+                .and_then(|p| p.rating)
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
+            c.created_at.to_string(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Projects as a sheet, with client and expert names and the value figures.
+pub fn write_projects(
+    out: impl Write,
+    projects: &[Project],
+    contacts: &[Contact],
+) -> Result<(), csv::Error> {
+    let name = |id: Option<crate::domain::ids::ContactId>| {
+        id.and_then(|id| contacts.iter().find(|c| c.id == id))
+            .map(|c| c.legal_name.clone().unwrap_or_else(|| c.full_name.clone()))
+            .unwrap_or_default()
+    };
+    let figure = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "id",
+        "title",
+        "state",
+        "client_id",
+        "client",
+        "expert_id",
+        "expert",
+        "skills",
+        "industry",
+        "required_documents",
+        "expected_value",
+        "expected_roi",
+        "realised_value",
+        "realised_roi",
+        "created_at",
+        "updated_at",
+    ])?;
+    for p in projects {
+        let value = p.value();
+        w.write_record([
+            p.id.to_string(),
+            p.title.clone(),
+            p.state.to_string(),
+            p.client_id.to_string(),
+            name(Some(p.client_id)),
+            p.expert_id.map(|e| e.to_string()).unwrap_or_default(),
+            name(p.expert_id),
+            p.skills
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            p.industry
+                .as_ref()
+                .map(|i| i.as_str().to_owned())
+                .unwrap_or_default(),
+            p.required_documents
+                .iter()
+                .map(|d| d.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            figure(value.as_ref().map(|v| v.expected_value)),
+            figure(value.as_ref().map(|v| v.expected_roi)),
+            figure(value.as_ref().and_then(|v| v.realised_value)),
+            figure(value.as_ref().and_then(|v| v.realised_roi)),
+            p.created_at.to_string(),
+            p.updated_at.to_string(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn good_rows_import_and_every_bad_row_is_reported_with_its_line() {
+        let sheet = "kind,full_name,email,phone,legal_name,tax_id,skills,hourly_rate,capacity\n\
+            client,Anna Kowalska,anna@kowalska.pl,,Kowalska Meble Sp. z o.o.,526-000-12-46,,,\n\
+            expert,Jan Nowak,jan@nowak.dev,+48 600 100 200,,,\"rust, automation\",\"150,5\",2\n";
+        let rows = read_contacts(sheet.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (rows[1].line, rows[1].profile.as_ref().unwrap().hourly_rate),
+            (3, 150.5)
+        );
+        assert_eq!(rows[1].profile.as_ref().unwrap().skills.len(), 2);
+
+        let bad = "kind,full_name,email,capacity\n\
+            client,Anna,anna@kowalska.pl,\n\
+            partner,Ewa,ewa@x.pl,\n\
+            client,,not-an-email,\n\
+            client,Anna again,ANNA@kowalska.pl,\n\
+            expert,Jan,jan@nowak.dev,lots\n";
+        let errors = read_contacts(bad.as_bytes()).unwrap_err();
+        let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [3, 4, 5, 6], "{errors:?}");
+        assert!(errors[0].reason.contains("must be client or expert"));
+        assert!(errors[1].reason.contains("full_name") && errors[1].reason.contains("email"));
+        assert!(errors[2].reason.contains("already on line 2"));
+        assert!(errors[3].reason.contains("capacity `lots`"));
+    }
+
+    #[test]
+    fn a_sheet_without_the_required_columns_is_refused() {
+        let errors = read_contacts("name,mail\nAnna,a@b.pl\n".as_bytes()).unwrap_err();
+        assert!(errors[0].reason.contains("missing field"), "{errors:?}");
+    }
+}
