@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use crate::App;
 use crate::agent::sniff::sniff;
 use crate::config::Settings;
+use crate::connectors::settings::ConnectorSettings;
 use crate::domain::actor::{Actor, Person, Role};
 use crate::domain::contact::{ContactInput, ContactKind, NewContact};
 use crate::domain::document::{Document, DocumentSubject, DocumentType};
@@ -23,8 +24,16 @@ use crate::jobs::verification::VerifyStep;
 use crate::store::{NewDocument, OutboxStatus, Store, StoreError};
 
 /// The running demo: the app, a delivery worker, and what was printed so far.
+/// The connectors the demo drives, by name.
+struct Tools {
+    crm: &'static str,
+    tracker: &'static str,
+    board: &'static str,
+}
+
 struct Demo {
     store: Store,
+    tools: Tools,
     delivery: Delivery,
     project: Option<ProjectId>,
     /// Delivered outbox entries already reported.
@@ -115,6 +124,9 @@ impl Demo {
     }
 
     async fn members(&self) -> Result<String, StoreError> {
+        if self.tools.tracker != "builtin" {
+            return Ok(format!("kept in {} (its project role)", self.tools.tracker));
+        }
         let tracker = self.store.tracker_view(self.id()).await?;
         let names: Vec<String> = match tracker {
             Some(t) => {
@@ -218,15 +230,29 @@ async fn expert(
 
 /// Runs the demo and returns its transcript (also printed as it goes).
 pub async fn run() -> Result<String, Box<dyn std::error::Error>> {
+    run_with(ConnectorSettings::default()).await
+}
+
+/// The demo against the tools `connectors` configures (Jira, HubSpot, Trello),
+/// built-in equivalents for the rest: their records show each step too.
+pub async fn run_with(connectors: ConnectorSettings) -> Result<String, Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let settings = Settings {
         database_url: format!("sqlite://{}/demo.db?mode=rwc", dir.path().display()),
         documents_dir: dir.path().join("documents"),
+        connectors,
         ..Settings::default()
     };
     let app = App::open(settings).await?;
+    let c = app.connectors();
+    let tools = Tools {
+        crm: c.crm.name(),
+        tracker: c.tracker.name(),
+        board: c.board.name(),
+    };
     let mut demo = Demo {
         store: app.store.clone(),
+        tools,
         delivery: app.delivery("demo-worker"),
         project: None,
         reported: 0,
@@ -235,8 +261,11 @@ pub async fn run() -> Result<String, Box<dyn std::error::Error>> {
     let op = person(Role::Operator, None, "olga");
     demo.say("SSoT-Lite demo: one client project through the 11 lifecycle steps");
     demo.say(format!(
-        "(temporary database {}, built-in CRM, tracker and board)\n",
-        dir.path().join("demo.db").display()
+        "(temporary database {}; CRM: {}, tracker: {}, board: {})\n",
+        dir.path().join("demo.db").display(),
+        demo.tools.crm,
+        demo.tools.tracker,
+        demo.tools.board
     ));
 
     let client = contact(
@@ -286,18 +315,21 @@ pub async fn run() -> Result<String, Box<dyn std::error::Error>> {
 
     demo.say(" 2. CRM contact: the intake answers are appended to the client's profile");
     let profile = demo.store.contact(client).await?;
+    let answers = match demo.tools.crm {
+        "builtin" => format!("intake_history = {}", profile.properties["intake_history"]),
+        crm => format!("intake answers appended in {crm}"),
+    };
     demo.say(format!(
-        "      CRM record {}: intake_history = {}",
-        profile.crm_ref.unwrap_or_default(),
-        profile.properties["intake_history"]
+        "      CRM record {}: {answers}",
+        profile.crm_ref.unwrap_or_default()
     ));
 
     demo.say(" 3. Tracker project, locked until the expert is cleared");
     let tracker = demo
         .store
-        .tracker_view(demo.id())
+        .project(demo.id())
         .await?
-        .map(|t| t.tracker_key)
+        .tracker_ref
         .unwrap_or_default();
     demo.say(format!(
         "      tracker project {tracker}; members: {}",
@@ -486,27 +518,40 @@ pub async fn run() -> Result<String, Box<dyn std::error::Error>> {
     ));
     demo.act(Command::Complete, &op).await?;
     demo.act(Command::Archive, &op).await?;
-    let board = demo
-        .store
-        .board_view(demo.id())
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("no board record".into()))?;
-    let files: Vec<String> = board
-        .attachments
-        .iter()
-        .map(|a| format!("{} ({} bytes)", a.filename, a.size_bytes))
-        .collect();
-    demo.say(format!(
-        "      board list: {}; attached: {}",
-        board.list,
-        files.join(", ")
-    ));
-    let deleted = demo
-        .store
-        .tracker_view(demo.id())
-        .await?
-        .and_then(|t| t.deleted_at)
-        .is_some();
+    if demo.tools.board == "builtin" {
+        let board = demo
+            .store
+            .board_view(demo.id())
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("no board record".into()))?;
+        let files: Vec<String> = board
+            .attachments
+            .iter()
+            .map(|a| format!("{} ({} bytes)", a.filename, a.size_bytes))
+            .collect();
+        demo.say(format!(
+            "      board list: {}; attached: {}",
+            board.list,
+            files.join(", ")
+        ));
+    } else {
+        let card = demo.store.project(demo.id()).await?.board_ref;
+        demo.say(format!(
+            "      {} card {}: in the Archived list, the export attached",
+            demo.tools.board,
+            card.unwrap_or_default()
+        ));
+    }
+    let deleted = if demo.tools.tracker == "builtin" {
+        demo.store
+            .tracker_view(demo.id())
+            .await?
+            .and_then(|t| t.deleted_at)
+            .is_some()
+    } else {
+        // Delivered, or `deliver` would have failed the demo.
+        true
+    };
     demo.say(format!(
         "      tracker project deleted: {deleted}; members: {}",
         demo.members().await?

@@ -99,6 +99,10 @@ impl App {
         &self.settings
     }
 
+    pub fn connectors(&self) -> &Connectors {
+        &self.connectors
+    }
+
     /// A delivery worker for this app's outbox, named `owner` in leases.
     pub fn delivery(&self, owner: &str) -> Delivery {
         Delivery::new(

@@ -48,7 +48,12 @@ enum Command {
     /// Apply pending database migrations and exit
     Migrate,
     /// Run one project through all 11 lifecycle steps on a temporary database and print each step
-    Demo,
+    Demo {
+        /// Drive the tools configured in [connectors.*] (Jira, HubSpot, Trello) instead of the
+        /// built-in ones: the demo's records appear there
+        #[arg(long)]
+        with_connectors: bool,
+    },
     /// Check and index the protocol vault (running servers re-index by themselves when a note changes)
     Protocols {
         #[command(subcommand)]
@@ -160,7 +165,7 @@ fn main() -> ExitCode {
     };
     // The demo's transcript is its output; the workers' log lines would bury it.
     let log = match cli.command {
-        Command::Demo if settings.log == Settings::default().log => "warn",
+        Command::Demo { .. } if settings.log == Settings::default().log => "warn",
         _ => settings.log.as_str(),
     };
     ssot::telemetry::init(log, settings.log_format);
@@ -187,7 +192,7 @@ fn load_settings(cli: &Cli) -> Result<Settings, String> {
     // The demo brings its own temporary database; verify and protocols need none.
     if matches!(
         cli.command,
-        Command::Demo | Command::Verify { .. } | Command::Protocols { .. }
+        Command::Demo { .. } | Command::Verify { .. } | Command::Protocols { .. }
     ) {
         return Ok(settings);
     }
@@ -296,10 +301,17 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Demo => ssot::demo::run()
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
+        Command::Demo { with_connectors } => {
+            let connectors = if with_connectors {
+                settings.connectors.clone()
+            } else {
+                Default::default()
+            };
+            ssot::demo::run_with(connectors)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
         Command::Protocols {
             command: ProtocolsCommand::Reindex { protocols },
         } => {

@@ -75,6 +75,7 @@ pub struct HttpLimits {
         (name = "contacts", description = "Client CRM records"),
         (name = "credentialing", description = "Required documents and their approval"),
         (name = "records", description = "What the connectors keep: tracker, board, deal, notifications"),
+        (name = "webhooks", description = "Signed calls from the connected tools: HubSpot, Trello, the Google Forms intake"),
         (name = "tasks", description = "The built-in tracker"),
         (name = "helpdesk", description = "Tickets and messages"),
         (name = "admin", description = "Tokens, audit trail, outbox"),

@@ -145,11 +145,27 @@ on_both_backends! {
         assert!(fake.role_members(&key, "Member").is_empty(), "access revoked on completion");
         assert_eq!(task_status(&fake, &key), "Done");
 
+        // The expert's work: more issues than one search page holds.
+        let http = reqwest::Client::new();
+        for n in 0..120 {
+            let body = json!({ "fields": { "project": { "key": key }, "issuetype": { "name": "Task" }, "summary": format!("Step {n}") } });
+            let r = http.post(format!("{}/rest/api/3/issue", fake.base_url)).basic_auth(JIRA_EMAIL, Some(JIRA_TOKEN)).json(&body).send().await.unwrap();
+            assert_eq!(r.status().as_u16(), 201);
+        }
         app.act(&app.operator, &pid, "archive", json!({})).await.expect(200);
         settle(&app).await;
         let board = app.get(&app.operator, &format!("/projects/{pid}/board")).await.expect(200);
         let files: Vec<&str> = board["attachments"].as_array().unwrap().iter().map(|a| a["filename"].as_str().unwrap()).collect();
         assert_eq!(files, [format!("jira-export-{key}.csv"), format!("jira-export-{key}.xml")]);
+        let pages = fake.requests().iter().filter(|r| r.path.ends_with("/search/jql") && r.body.contains("nextPageToken")).count();
+        assert!(pages >= 1, "the export followed the page tokens");
+        let csv_id = board["attachments"][0]["id"].as_str().unwrap();
+        let csv = app.http.get(format!("{}/projects/{pid}/board/attachments/{csv_id}", app.base)).bearer_auth(&app.operator)
+            .send().await.unwrap().text().await.unwrap();
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 121, "every issue, across pages");
+        assert!(rows.iter().any(|r| r[1].starts_with("Deliver: ") && &r[2] == "Done"));
         let project = fake.project(&key).unwrap();
         assert_eq!(project["deleted"], true, "deleted after the export was stored");
         let connectors = app.get(&app.operator, "/connectors").await.expect(200);
@@ -727,5 +743,183 @@ on_both_backends! {
         let changed = read_tree(vault.path());
         assert_eq!(changed.keys().collect::<Vec<_>>(), notes.keys().collect::<Vec<_>>(), "the same files");
         assert!(changed.values().any(|t| t.contains("state: active")));
+    }
+}
+
+/// `ssot demo` with every connector pointed at its fake: the 11 steps end
+/// archived, and each tool holds what it should.
+#[tokio::test]
+async fn the_demo_runs_through_all_eleven_steps_on_the_fakes() {
+    let jira = jira_fake().await;
+    jira.add_user("acc-jan", "Jan Nowak", "jan@nowak.dev");
+    let hub = HubSpotFake::start(HUBSPOT_TOKEN, HUBSPOT_SECRET).await;
+    let trello_fake = TrelloFake::start(TRELLO_KEY, TRELLO_TOKEN, TRELLO_SECRET).await;
+    let board = trello_fake.add_board("Client projects");
+    let secrets = tempfile::tempdir().unwrap();
+    let connectors = ssot::connectors::settings::ConnectorSettings {
+        jira: Some(jira_settings(&jira, &secrets)),
+        hubspot: Some(HubSpotSettings {
+            access_token_file: Some(secret_file(&secrets, "hubspot", HUBSPOT_TOKEN)),
+            requests_per_second: 100,
+            ..HubSpotSettings::new(&hub.base_url)
+        }),
+        trello: Some(TrelloSettings {
+            token_file: Some(secret_file(&secrets, "trello", TRELLO_TOKEN)),
+            requests_per_second: 100,
+            ..TrelloSettings::new(&trello_fake.base_url, TRELLO_KEY, &board)
+        }),
+        ..Default::default()
+    };
+    let transcript = ssot::demo::run_with(connectors)
+        .await
+        .expect("the demo completes");
+    assert!(
+        transcript.contains("CRM: hubspot, tracker: jira, board: trello"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("is archived"), "{transcript}");
+
+    // HubSpot: the people and the deal, at its last stage.
+    let anna = hub
+        .contact_by_email("anna@kowalska-meble.pl")
+        .expect("the client");
+    assert!(
+        props(&anna)["ssot_intake"]
+            .as_str()
+            .unwrap()
+            .contains("hours_per_month_on_invoicing: 40")
+    );
+    let jan = hub.contact_by_email("jan@nowak.dev").expect("the expert");
+    assert_eq!(props(&jan)["ssot_vetting"], "vetted");
+    let deals = hub.deals();
+    assert_eq!(deals.len(), 1);
+    assert_eq!(props(&deals[0])["ssot_state"], "archived");
+    assert_eq!(
+        hub.associations("deals", deals[0]["id"].as_str().unwrap(), "contacts"),
+        [anna["id"].as_str().unwrap()]
+    );
+
+    // Jira: the project, access granted then revoked, and deleted after its export.
+    let created = jira
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path == "/rest/api/3/project")
+        .unwrap();
+    let key = serde_json::from_str::<Value>(&created.body).unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let role_calls: Vec<String> = jira
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.path
+                .starts_with(&format!("/rest/api/3/project/{key}/role/"))
+                && r.method != "GET"
+        })
+        .map(|r| r.method)
+        .collect();
+    assert_eq!(
+        role_calls,
+        ["POST", "DELETE", "POST", "DELETE"],
+        "granted on activation, revoked on block, again on unblock and completion"
+    );
+    let project = jira.project(&key).unwrap();
+    assert_eq!(project["deleted"], true);
+
+    // Trello: the card in Archived, its checklist ticked, the export attached, the helpdesk mirrored.
+    let cards = trello_fake.cards();
+    assert_eq!(cards.len(), 1);
+    let card = &cards[0];
+    assert_eq!(card["listName"], "Archived");
+    assert!(
+        checklist(card).iter().all(|(_, s)| s == "complete") && checklist(card).len() == 2,
+        "{card}"
+    );
+    let files: Vec<&str> = card["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            format!("jira-export-{key}.csv"),
+            format!("jira-export-{key}.xml")
+        ]
+    );
+    let csv = card["attachments"][0]["text"].as_str().unwrap();
+    assert!(
+        csv.starts_with("Issue key,Summary,Status") && csv.contains("Deliver: Invoice automation"),
+        "{csv}"
+    );
+    assert_eq!(
+        card["comments"].as_array().unwrap().len(),
+        2,
+        "the helpdesk's two messages"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_runs_on_the_built_in_connectors() {
+    let transcript = ssot::demo::run().await.expect("the demo completes");
+    assert!(transcript.contains("CRM: builtin, tracker: builtin, board: builtin"));
+    assert!(
+        transcript.contains("is archived") && transcript.contains("tracker project deleted: true")
+    );
+}
+
+/// Delivers due entries until a CRM entry is settled; returns how.
+async fn step_crm(app: &TestApp) -> Settlement {
+    for _ in 0..20 {
+        match app.worker.step().await.unwrap() {
+            Step::Settled { entry, outcome, .. } if entry.kind.starts_with("crm_") => {
+                return outcome;
+            }
+            Step::Settled { .. } => continue,
+            Step::Idle => break,
+        }
+    }
+    panic!("no CRM entry was due");
+}
+
+on_both_backends! {
+    async fn hubspot_faults_are_retried_or_failed_visibly_and_never_lost(db) {
+        let (app, fake, _secrets) = hubspot_app(db).await;
+        for (i, fault) in [
+            Fault::RateLimited { retry_after_secs: 1 },
+            Fault::ServerError,
+            Fault::Malformed,
+            Fault::Slow(Duration::from_secs(4)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let name = format!("Client {i}");
+            fake.inject_on("/batch/upsert", fault.clone(), 1);
+            let c = app.client_contact(&name).await;
+            let outcome = step_crm(&app).await;
+            let Settlement::Retry { at, .. } = outcome else { panic!("{fault:?}: {outcome:?}") };
+            if matches!(fault, Fault::RateLimited { .. }) {
+                assert!(at - ssot::store::now() > time::Duration::milliseconds(800), "Retry-After honoured");
+                tokio::time::sleep(Duration::from_millis(1100)).await;
+            }
+            settle(&app).await;
+            let found: Vec<Value> = fake.contacts().into_iter().filter(|x| props(x)["email"] == c["email"]).collect();
+            assert_eq!(found.len(), 1, "{fault:?}: the contact exists once");
+        }
+        fake.inject(Fault::Unauthorized, 1);
+        let dora = app.client_contact("Dora").await;
+        let outcome = step_crm(&app).await;
+        let Settlement::Fail { error } = outcome else { panic!("{outcome:?}") };
+        assert!(error.starts_with("HubSpot answered 401"), "{error}");
+        let crm = app.get(&app.operator, "/connectors").await.expect(200).as_array().unwrap().iter()
+            .find(|c| c["role"] == "crm").unwrap().clone();
+        assert_eq!((crm["mode"].as_str(), crm["failed"].as_i64()), (Some("hubspot"), Some(1)));
+        let failed = app.store.list_outbox(Some(ssot::store::OutboxStatus::Failed), None, 10).await.unwrap();
+        app.post(&app.operator, &format!("/outbox/{}/retry", failed[0].id), json!({})).await.expect(200);
+        settle(&app).await;
+        assert!(fake.contact_by_email(dora["email"].as_str().unwrap()).is_some(), "delivered after the retry");
     }
 }
