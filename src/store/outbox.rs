@@ -117,6 +117,43 @@ impl TryFrom<OutboxRow> for OutboxEntry {
     }
 }
 
+/// Whose entries keep their order among themselves.
+enum Scope {
+    Project(ProjectId),
+    Contact(ContactId),
+}
+
+/// Inserts one pending entry under `key`.
+async fn insert_entry(
+    conn: &mut AnyConnection,
+    id: OutboxId,
+    scope: &Scope,
+    effect: &Effect,
+    key: String,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let (project, contact, scope) = match scope {
+        Scope::Project(p) => (Some(p.to_string()), None, p.to_string()),
+        Scope::Contact(c) => (None, Some(c.to_string()), format!("contact:{c}")),
+    };
+    sqlx::query(
+        "INSERT INTO outbox (id, project_id, contact_id, scope, kind, lane, payload, idempotency_key, status, attempts, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9, $9)",
+    )
+    .bind(id.to_string())
+    .bind(project)
+    .bind(contact)
+    .bind(scope)
+    .bind(effect.kind())
+    .bind(effect.lane().to_string())
+    .bind(to_json(effect))
+    .bind(key)
+    .bind(ts(at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Queues the effects of one project change. The key names the project version
 /// and position, so the same change can never be queued twice.
 pub(crate) async fn enqueue(
@@ -127,18 +164,15 @@ pub(crate) async fn enqueue(
     at: OffsetDateTime,
 ) -> Result<(), StoreError> {
     for (i, effect) in effects.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO outbox (id, project_id, scope, kind, lane, payload, idempotency_key, status, attempts, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $7)",
+        let key = format!("{project}/v{version}/{i}/{}", effect.kind());
+        insert_entry(
+            conn,
+            OutboxId::new(),
+            &Scope::Project(project),
+            effect,
+            key,
+            at,
         )
-        .bind(OutboxId::new().to_string())
-        .bind(project.to_string())
-        .bind(effect.kind())
-        .bind(effect.lane().to_string())
-        .bind(to_json(effect))
-        .bind(format!("{project}/v{version}/{i}/{}", effect.kind()))
-        .bind(ts(at))
-        .execute(&mut *conn)
         .await?;
     }
     Ok(())
@@ -153,20 +187,16 @@ pub(crate) async fn enqueue_keyed(
     cause: &str,
     at: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO outbox (id, project_id, scope, kind, lane, payload, idempotency_key, status, attempts, next_attempt_at, created_at, updated_at)
-         VALUES ($1, $2, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $7)",
+    let key = format!("{project}/{cause}/{}", effect.kind());
+    insert_entry(
+        conn,
+        OutboxId::new(),
+        &Scope::Project(project),
+        effect,
+        key,
+        at,
     )
-    .bind(OutboxId::new().to_string())
-    .bind(project.to_string())
-    .bind(effect.kind())
-    .bind(effect.lane().to_string())
-    .bind(to_json(effect))
-    .bind(format!("{project}/{cause}/{}", effect.kind()))
-    .bind(ts(at))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Queues effects of a contact that concern no project (an expert's record in
@@ -179,20 +209,8 @@ pub(crate) async fn enqueue_for_contact(
 ) -> Result<(), StoreError> {
     for effect in effects {
         let id = OutboxId::new();
-        sqlx::query(
-            "INSERT INTO outbox (id, contact_id, scope, kind, lane, payload, idempotency_key, status, attempts, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $8)",
-        )
-        .bind(id.to_string())
-        .bind(contact.to_string())
-        .bind(format!("contact:{contact}"))
-        .bind(effect.kind())
-        .bind(effect.lane().to_string())
-        .bind(to_json(effect))
-        .bind(format!("contact/{contact}/{id}/{}", effect.kind()))
-        .bind(ts(at))
-        .execute(&mut *conn)
-        .await?;
+        let key = format!("contact/{contact}/{id}/{}", effect.kind());
+        insert_entry(conn, id, &Scope::Contact(contact), effect, key, at).await?;
     }
     Ok(())
 }

@@ -423,34 +423,6 @@ async fn card_of(app: &TestApp, fake: &TrelloFake, pid: &str) -> Value {
     fake.card(card).expect("the card exists in Trello")
 }
 
-/// An upload the agent cannot read goes to review; the operator approves it.
-async fn approve_by_review(app: &TestApp, pid: &str, doc: &str) {
-    let scan = [
-        b"\x89PNG\r\n\x1a\n".to_vec(),
-        uuid::Uuid::now_v7().as_bytes().to_vec(),
-    ]
-    .concat();
-    let up = app
-        .upload(
-            &app.operator,
-            &format!("/projects/{pid}/documents"),
-            doc,
-            "scan.png",
-            scan,
-        )
-        .await
-        .expect(201);
-    app.verify_all().await;
-    let doc_id = up["document"]["id"].as_str().unwrap();
-    app.post(
-        &app.operator,
-        &format!("/reviews/{doc_id}/decision"),
-        json!({ "decision": "approve", "expires_on": "2099-12-31" }),
-    )
-    .await
-    .expect(200);
-}
-
 fn checklist(card: &Value) -> Vec<(String, String)> {
     card["checklists"][0]["items"]
         .as_array()
@@ -486,10 +458,10 @@ on_both_backends! {
         let card = card_of(&app, &fake, &pid).await;
         assert_eq!(card["listName"], "Credentialing");
         assert_eq!(checklist(&card), [("nda".into(), "incomplete".into()), ("insurance_certificate".into(), "incomplete".into())]);
-        approve_by_review(&app, &pid, "nda").await;
+        app.decide_by_review(&pid, "nda", "approve").await;
         settle(&app).await;
         assert_eq!(checklist(&card_of(&app, &fake, &pid).await)[0], ("nda".into(), "complete".into()));
-        approve_by_review(&app, &pid, "insurance_certificate").await;
+        app.decide_by_review(&pid, "insurance_certificate", "approve").await;
         settle(&app).await;
         let card = card_of(&app, &fake, &pid).await;
         assert_eq!(card["listName"], "Active");

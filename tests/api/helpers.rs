@@ -368,6 +368,37 @@ impl TestApp {
             .expect("verification drains")
     }
 
+    /// A person's decision on a required document, the way it is made since
+    /// the agent took over: an upload it cannot read (a scan) waits in the
+    /// review queue, and the operator decides it there. An approval records
+    /// the validity the reviewer read.
+    pub async fn decide_by_review(&self, pid: &str, doc: &str, decision: &str) -> Value {
+        let scan = [
+            b"\x89PNG\r\n\x1a\n".to_vec(),
+            uuid::Uuid::now_v7().as_bytes().to_vec(),
+        ]
+        .concat();
+        let up = self
+            .upload(
+                &self.operator,
+                &format!("/projects/{pid}/documents"),
+                doc,
+                "scan.png",
+                scan,
+            )
+            .await
+            .expect(201);
+        assert_eq!(self.verify_all().await, 1);
+        let doc_id = up["document"]["id"].as_str().unwrap().to_owned();
+        let mut body = json!({ "decision": decision, "comment": "checked" });
+        if decision == "approve" {
+            body["expires_on"] = json!("2099-12-31");
+        }
+        self.post(&self.operator, &format!("/reviews/{doc_id}/decision"), body)
+            .await
+            .expect(200)
+    }
+
     /// Leftover temporary upload files (there should be none).
     pub fn upload_leftovers(&self) -> usize {
         std::fs::read_dir(self._files.path().join("documents/tmp")).map_or(0, |d| d.count())

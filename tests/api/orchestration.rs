@@ -28,32 +28,8 @@ async fn members(app: &TestApp, pid: &str) -> Vec<String> {
         })
 }
 
-/// A person's decision on a required document, the way it is made since the
-/// agent took over: an upload it cannot read (a scan) waits in the review
-/// queue, and the operator decides it there. An approval records the validity
-/// the reviewer read.
 async fn decide(app: &TestApp, pid: &str, doc: &str, decision: &str) -> Value {
-    let mut scan = b"\x89PNG\r\n\x1a\n".to_vec();
-    scan.extend_from_slice(uuid::Uuid::now_v7().as_bytes());
-    let up = app
-        .upload(
-            &app.operator,
-            &format!("/projects/{pid}/documents"),
-            doc,
-            "scan.png",
-            scan,
-        )
-        .await
-        .expect(201);
-    assert_eq!(app.verify_all().await, 1);
-    let doc_id = up["document"]["id"].as_str().unwrap().to_owned();
-    let mut body = json!({ "decision": decision, "comment": "checked" });
-    if decision == "approve" {
-        body["expires_on"] = json!("2099-12-31");
-    }
-    app.post(&app.operator, &format!("/reviews/{doc_id}/decision"), body)
-        .await
-        .expect(200)
+    app.decide_by_review(pid, doc, decision).await
 }
 
 async fn state(app: &TestApp, pid: &str) -> String {
