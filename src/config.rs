@@ -122,7 +122,7 @@ impl Default for Settings {
             request_timeout_secs: 30,
             upload_timeout_secs: 600,
             outbox_workers: 2,
-            outbox_lease_secs: 60,
+            outbox_lease_secs: 300,
             outbox_max_attempts: 8,
             outbox_backoff_base_ms: 1000,
             outbox_backoff_max_secs: 600,
@@ -225,6 +225,8 @@ impl Settings {
         DeliveryConfig {
             lease: Duration::from_secs(self.outbox_lease_secs),
             call_timeout: Duration::from_secs(self.connector_timeout_secs),
+            // Half the lease: a delivery that outlived it could be taken over.
+            delivery_timeout: Duration::from_secs(self.outbox_lease_secs / 2),
             max_attempts: i64::from(self.outbox_max_attempts),
             backoff_base: Duration::from_millis(self.outbox_backoff_base_ms),
             backoff_max: Duration::from_secs(self.outbox_backoff_max_secs),
@@ -366,6 +368,18 @@ impl Settings {
         }
         if let Some(trello) = &self.connectors.trello {
             trello.validate().map_err(ConfigError::Invalid)?;
+        }
+        if let Some(vault) = &self.connectors.obsidian {
+            // The agent reads every note under protocols_dir as guidance.
+            let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+            let (notes, protocols) = (abs(&vault.vault_dir), abs(&self.protocols_dir));
+            if notes.starts_with(&protocols) || protocols.starts_with(&notes) {
+                return Err(ConfigError::Invalid(format!(
+                    "connectors.obsidian.vault_dir {} overlaps protocols_dir {}: the agent would read client notes as protocols",
+                    vault.vault_dir.display(),
+                    self.protocols_dir.display()
+                )));
+            }
         }
         if !(0.0..=1.0).contains(&self.llm_confidence_threshold) {
             return invalid("llm_confidence_threshold must be between 0 and 1");
@@ -557,7 +571,7 @@ mod tests {
                 .contains("log filter")
         );
         s.log = "info".into();
-        s.connector_timeout_secs = 60;
+        s.connector_timeout_secs = 200;
         assert!(
             s.clone()
                 .validate()
@@ -566,6 +580,18 @@ mod tests {
                 .contains("connector_timeout_secs")
         );
         s.connector_timeout_secs = 20;
+        s.connectors.obsidian = Some(crate::connectors::settings::ObsidianSettings {
+            vault_dir: PathBuf::from("./protocols/notes"),
+            export_interval_secs: 0,
+        });
+        assert!(
+            s.clone()
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("overlaps protocols_dir")
+        );
+        s.connectors.obsidian = None;
         s.offer_ttl_hours = 0;
         assert!(
             s.clone()

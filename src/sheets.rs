@@ -136,17 +136,31 @@ pub fn read_contacts(input: impl Read) -> Result<Vec<ImportRow>, Vec<RowError>> 
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::Headers)
         .from_reader(input);
+    let headers = reader
+        .headers()
+        .map_err(|e| {
+            vec![RowError {
+                line: 1,
+                reason: e.to_string(),
+            }]
+        })?
+        .clone();
     let (mut rows, mut errors) = (Vec::new(), Vec::new());
     let mut seen: HashMap<String, u64> = HashMap::new();
-    for (i, record) in reader.deserialize::<ContactRecord>().enumerate() {
-        // The header is line 1; records start at 2 (multi-line cells aside).
-        let line = i as u64 + 2;
-        let parsed = record
-            .map_err(|e| match e.kind() {
-                csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
-                _ => e.to_string(),
-            })
-            .and_then(row);
+    for record in reader.records() {
+        let (line, parsed) = match record {
+            // The record's own line: right even after cells spanning lines.
+            Ok(r) => (
+                r.position().map_or(0, |p| p.line()),
+                r.deserialize::<ContactRecord>(Some(&headers))
+                    .map_err(|e| match e.kind() {
+                        csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
+                        _ => e.to_string(),
+                    })
+                    .and_then(row),
+            ),
+            Err(e) => (e.position().map_or(0, |p| p.line()), Err(e.to_string())),
+        };
         match parsed {
             Ok((contact, profile)) => match seen.get(contact.email.as_str()) {
                 Some(first) => errors.push(RowError {
@@ -169,6 +183,15 @@ pub fn read_contacts(input: impl Read) -> Result<Vec<ImportRow>, Vec<RowError>> 
         Ok(rows)
     } else {
         Err(errors)
+    }
+}
+
+/// A text cell as Sheets should show it: one that starts like a formula
+/// (`=`, `+`, `-`, `@`) would run as one, so it is kept as text with a `'`.
+fn text(value: &str) -> String {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
+        _ => value.to_owned(),
     }
 }
 
@@ -278,12 +301,12 @@ pub fn write_projects(
         let value = p.value();
         w.write_record([
             p.id.to_string(),
-            p.title.clone(),
+            text(&p.title),
             p.state.to_string(),
             p.client_id.to_string(),
-            name(Some(p.client_id)),
+            text(&name(Some(p.client_id))),
             p.expert_id.map(|e| e.to_string()).unwrap_or_default(),
-            name(p.expert_id),
+            text(&name(p.expert_id)),
             p.skills
                 .iter()
                 .map(|s| s.as_str())
@@ -340,6 +363,17 @@ mod tests {
         assert!(errors[1].reason.contains("full_name") && errors[1].reason.contains("email"));
         assert!(errors[2].reason.contains("already on line 2"));
         assert!(errors[3].reason.contains("capacity `lots`"));
+    }
+
+    #[test]
+    fn lines_count_cells_that_span_lines_and_formulas_stay_text() {
+        let sheet =
+            "kind,full_name,email,notes\nclient,Anna,anna@k.pl,\"two\nlines\"\nclient,,bad,\n";
+        let errors = read_contacts(sheet.as_bytes()).unwrap_err();
+        assert_eq!(errors[0].line, 4, "{errors:?}");
+        assert_eq!(text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(text("+48 600 100 200"), "'+48 600 100 200");
+        assert_eq!(text("Anna"), "Anna");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use tokio::sync::OnceCell;
 use super::http::{Api, Secret, clip};
 use super::settings::HubSpotSettings;
 use super::{ConnectorError, Crm};
-use crate::domain::contact::Contact;
+use crate::domain::contact::{Contact, RemoteContact};
 use crate::domain::expert::VettingState;
 use crate::domain::lifecycle::ProjectState;
 use crate::domain::project::Project;
@@ -55,15 +55,6 @@ const CUSTOM_PROPERTIES: &[(&str, &str, &str, &str, bool)] = &[
         false,
     ),
 ];
-
-/// The contact fields SSoT-Lite keeps, as HubSpot holds them.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct RemoteContact {
-    pub email: Option<String>,
-    pub full_name: Option<String>,
-    pub phone: Option<String>,
-    pub company: Option<String>,
-}
 
 pub struct HubSpot {
     api: Api,
@@ -274,41 +265,12 @@ impl HubSpot {
             format!("{}\n\n{block}", current.trim_end())
         };
         self.api
-            .send(
+            .json::<Value>(
                 self.call(Method::PATCH, &format!("/crm/v3/objects/contacts/{id}"))
                     .json(&json!({ "properties": { "ssot_intake": text } })),
             )
             .await?;
         Ok(())
-    }
-
-    /// The contact as HubSpot holds it now (for changes made there).
-    pub async fn fetch_contact(&self, id: &str) -> Result<Option<RemoteContact>, ConnectorError> {
-        let Some(o) = self
-            .read_contact(id, "email,firstname,lastname,phone,company")
-            .await?
-        else {
-            return Ok(None);
-        };
-        let get = |k: &str| {
-            o.properties
-                .get(k)
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
-        let name = [get("firstname"), get("lastname")]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-        Ok(Some(RemoteContact {
-            email: get("email"),
-            full_name: Some(name).filter(|n| !n.is_empty()),
-            phone: get("phone"),
-            company: get("company"),
-        }))
     }
 }
 
@@ -346,14 +308,22 @@ impl Crm for HubSpot {
         // A known contact is updated by id, so an e-mail changed here moves
         // with it instead of creating a second contact.
         let known = match hubspot_id(contact.crm_ref.as_deref()) {
-            Some(id) => self
-                .api
-                .send_allowing_404(
-                    self.call(Method::PATCH, &format!("/crm/v3/objects/contacts/{id}"))
-                        .json(&json!({ "properties": properties })),
-                )
-                .await?
-                .map(|_| id.to_owned()),
+            Some(id) => {
+                let patched = self
+                    .api
+                    .send_allowing_404(
+                        self.call(Method::PATCH, &format!("/crm/v3/objects/contacts/{id}"))
+                            .json(&json!({ "properties": properties })),
+                    )
+                    .await?;
+                match patched {
+                    Some(r) => {
+                        self.api.read_json::<Object>(r).await?;
+                        Some(id.to_owned())
+                    }
+                    None => None,
+                }
+            }
             None => None,
         };
         let id = match known {
@@ -402,12 +372,46 @@ impl Crm for HubSpot {
             )
             .await?;
         self.api
-            .send(self.call(
+            .json::<Value>(self.call(
                 Method::PUT,
                 &format!("/crm/v4/objects/deals/{deal}/associations/default/contacts/{contact_id}"),
             ))
             .await?;
         Ok(deal)
+    }
+
+    async fn fetch_contact(
+        &self,
+        contact: &Contact,
+    ) -> Result<Option<RemoteContact>, ConnectorError> {
+        let Some(id) = hubspot_id(contact.crm_ref.as_deref()) else {
+            return Ok(None);
+        };
+        let Some(o) = self
+            .read_contact(id, "email,firstname,lastname,phone,company")
+            .await?
+        else {
+            return Ok(None);
+        };
+        let get = |k: &str| {
+            o.properties
+                .get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let name = [get("firstname"), get("lastname")]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(Some(RemoteContact {
+            email: get("email"),
+            full_name: Some(name).filter(|n| !n.is_empty()),
+            phone: get("phone"),
+            company: get("company"),
+        }))
     }
 }
 

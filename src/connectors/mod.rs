@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::domain::contact::Contact;
+use crate::domain::contact::{Contact, RemoteContact};
 use crate::domain::document::DocumentType;
 use crate::domain::expert::VettingState;
 use crate::domain::lifecycle::{ExpertNotice, ProjectState};
@@ -84,6 +84,14 @@ pub trait Crm: Send + Sync {
         client: &Contact,
         stage: ProjectState,
     ) -> Result<String, ConnectorError>;
+    /// The contact as the CRM holds it now, for changes made there; `None`
+    /// when the CRM does not know it (or keeps nothing of its own).
+    async fn fetch_contact(
+        &self,
+        _contact: &Contact,
+    ) -> Result<Option<RemoteContact>, ConnectorError> {
+        Ok(None)
+    }
 }
 
 /// Per-project work and the expert's access to it (Jira, or the built-in tracker).

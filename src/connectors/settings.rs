@@ -351,6 +351,10 @@ pub struct JiraSettings {
     /// Lifecycle state -> the Jira status the work task is moved to.
     #[serde(default = "JiraSettings::default_task_status")]
     pub task_status: BTreeMap<String, String>,
+    /// Delete archived projects for good instead of to Jira's recycle bin
+    /// (where they can be restored for 60 days); the export is kept either way.
+    #[serde(default)]
+    pub delete_permanently: bool,
 }
 
 impl JiraSettings {
@@ -369,6 +373,7 @@ impl JiraSettings {
             issue_type: Self::default_issue_type(),
             requests_per_second: Self::default_rate(),
             task_status: Self::default_task_status(),
+            delete_permanently: false,
         }
     }
 

@@ -30,8 +30,6 @@ pub struct Trello {
     key: String,
     token: Secret,
     settings: TrelloSettings,
-    /// The member the token acts as: the author of the hub's own comments.
-    own_member: tokio::sync::OnceCell<String>,
 }
 
 /// Trello answers 4xx with plain text and 429 with `{error, message}`.
@@ -105,24 +103,11 @@ impl Trello {
             key: settings.api_key.clone(),
             token,
             settings,
-            own_member: tokio::sync::OnceCell::new(),
         }
     }
 
-    /// The id of the member the token acts as. Trello reports the hub's own
-    /// comments to the webhook too, possibly before the hub has heard back
-    /// from posting them; their author tells them apart.
-    pub async fn own_member_id(&self) -> Result<String, ConnectorError> {
-        self.own_member
-            .get_or_try_init(|| async {
-                let me: Named = self.api.json(self.call(Method::GET, "/members/me")).await?;
-                Ok(me.id)
-            })
-            .await
-            .cloned()
-    }
-
-    /// The token goes in a header, not the query, so it is never in a URL.
+    /// The token goes in a header, not the query (it is in one path only, the
+    /// webhook list, and reqwest's errors are stripped of URLs).
     fn call(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.api.request(method, path).header(
             reqwest::header::AUTHORIZATION,
@@ -195,7 +180,7 @@ impl Trello {
         checked: bool,
     ) -> Result<(), ConnectorError> {
         self.api
-            .send(
+            .json::<Value>(
                 self.call(Method::POST, &format!("/checklists/{checklist}/checkItems"))
                     .query(&[
                         ("name", name),
@@ -231,7 +216,7 @@ impl Trello {
             return Ok(false);
         }
         self.api
-            .send(self.call(Method::POST, "/webhooks").json(&json!({
+            .json::<Value>(self.call(Method::POST, "/webhooks").json(&json!({
                 "callbackURL": callback_url,
                 "idModel": board,
                 "description": "SSoT-Lite helpdesk mirror",
@@ -286,12 +271,18 @@ impl Board for Trello {
     ) -> Result<(), ConnectorError> {
         let card = self.card(project)?;
         let list = self.list_for(state).await?;
-        self.api
-            .send(
+        let moved: Value = self
+            .api
+            .json(
                 self.call(Method::PUT, &format!("/cards/{card}"))
                     .json(&json!({ "idList": list })),
             )
             .await?;
+        if moved["idList"].as_str() != Some(list.as_str()) {
+            return Err(ConnectorError::Transient(format!(
+                "Trello did not confirm card {card} in list {list}"
+            )));
+        }
         Ok(())
     }
 
@@ -324,7 +315,7 @@ impl Board for Trello {
             Some(item) => {
                 let state = if approved { "complete" } else { "incomplete" };
                 self.api
-                    .send(
+                    .json::<Value>(
                         self.call(Method::PUT, &format!("/cards/{card}/checkItem/{}", item.id))
                             .query(&[("state", state)]),
                     )
@@ -344,7 +335,10 @@ impl Board for Trello {
         project: &Project,
         file: &ExportFile,
     ) -> Result<(), ConnectorError> {
-        let card = self.card(project)?;
+        // The export comes from the tracker's lane; the card may still be on its way.
+        let card = self
+            .card(project)
+            .map_err(|e| ConnectorError::Transient(e.to_string()))?;
         let existing: Vec<Named> = self
             .api
             .json(self.call(Method::GET, &format!("/cards/{card}/attachments")))
@@ -361,7 +355,7 @@ impl Board for Trello {
             .text("mimeType", file.content_type.clone())
             .part("file", part);
         self.api
-            .send(
+            .json::<Value>(
                 self.call(Method::POST, &format!("/cards/{card}/attachments"))
                     .multipart(form),
             )
@@ -378,7 +372,7 @@ impl Board for Trello {
     ) -> Result<(), ConnectorError> {
         let card = self.card(project)?;
         self.api
-            .send(
+            .json::<Value>(
                 self.call(Method::PUT, &format!("/cards/{card}"))
                     .json(&json!({ "desc": description(project, Some(value)) })),
             )
@@ -393,10 +387,36 @@ impl Board for Trello {
         ticket_subject: &str,
         message: &Message,
     ) -> Result<Option<String>, ConnectorError> {
-        let card = self.card(project)?;
+        // Messages are mirrored from acceptance on; one from before has no card.
+        let Some(card) = project.board_ref.as_deref() else {
+            tracing::info!(project = %project.id, message = %message.id, "no Trello card yet; message not mirrored");
+            return Ok(None);
+        };
+        let tag = comment_tag(&message.id.to_string());
+        // Posted by an earlier attempt whose answer was lost.
+        let existing: Vec<Value> = self
+            .api
+            .json(
+                self.call(Method::GET, &format!("/cards/{card}/actions"))
+                    .query(&[("filter", "commentCard")]),
+            )
+            .await?;
+        if let Some(id) = existing
+            .iter()
+            .find(|a| a["data"]["text"].as_str().is_some_and(|t| t.contains(&tag)))
+            .and_then(|a| a["id"].as_str())
+        {
+            return Ok(Some(id.to_owned()));
+        }
+        let body: String = message.body.chars().take(MAX_COMMENT_CHARS).collect();
+        let cut = if body.len() < message.body.len() {
+            " […]"
+        } else {
+            ""
+        };
         let text = format!(
-            "**{}** ({}), on \"{ticket_subject}\":\n\n{}",
-            message.author_label, message.author_role, message.body
+            "**{}** ({}), on \"{ticket_subject}\":\n\n{body}{cut}\n\n{tag}",
+            message.author_label, message.author_role
         );
         let action: Named = self
             .api
@@ -408,6 +428,17 @@ impl Board for Trello {
         Ok(Some(action.id))
     }
 }
+
+/// Longest message text mirrored: the comment travels in the query string.
+const MAX_COMMENT_CHARS: usize = 4000;
+
+/// The line that ends every comment the hub posts: it names the message, so a
+/// repeated delivery finds its comment and the webhook knows the hub's own.
+pub fn comment_tag(message_id: &str) -> String {
+    format!("{COMMENT_TAG_PREFIX}{message_id}")
+}
+
+pub const COMMENT_TAG_PREFIX: &str = "— mirrored by SSoT-Lite, message ";
 
 #[cfg(test)]
 mod tests {

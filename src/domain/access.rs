@@ -112,6 +112,7 @@ mod tests {
             outcome: None,
             intake: Default::default(),
             tracker_ref: None,
+            task_ref: None,
             board_ref: None,
             crm_ref: None,
             version: 1,

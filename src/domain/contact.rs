@@ -263,6 +263,42 @@ impl Contact {
     }
 }
 
+/// A contact as an external CRM holds it (the fields SSoT-Lite keeps).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemoteContact {
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+}
+
+impl Contact {
+    /// The update that brings this contact in line with `remote`, or `None`
+    /// when nothing differs. Fields the CRM leaves empty change nothing here.
+    pub fn patch_toward(&self, remote: &RemoteContact) -> Option<ContactPatchInput> {
+        let changed = |ours: Option<&str>, theirs: &Option<String>| {
+            theirs
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && Some(*t) != ours)
+                .map(str::to_owned)
+        };
+        let email = remote.email.as_ref().map(|e| e.to_lowercase());
+        let patch = ContactPatchInput {
+            full_name: changed(Some(&self.full_name), &remote.full_name),
+            email: changed(Some(self.email.as_str()), &email),
+            phone: changed(self.phone.as_deref(), &remote.phone).map(Some),
+            legal_name: changed(self.legal_name.as_deref(), &remote.company).map(Some),
+            ..ContactPatchInput::default()
+        };
+        let empty = patch.full_name.is_none()
+            && patch.email.is_none()
+            && patch.phone.is_none()
+            && patch.legal_name.is_none();
+        (!empty).then_some(patch)
+    }
+}
+
 fn phone(value: Option<&str>) -> Result<Option<String>, FieldError> {
     let Some(v) = optional_text("phone", value, 40)? else {
         return Ok(None);

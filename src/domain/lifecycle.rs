@@ -8,7 +8,7 @@ use strum::VariantArray;
 use super::actor::{Actor, Role};
 use super::document::DocumentType;
 use super::expert::VettingState;
-use super::ids::{ContactId, MessageId, TicketId};
+use super::ids::{ContactId, MessageId, ProjectId, TicketId};
 use super::validation::{Reason, ValidationErrors};
 
 #[derive(
@@ -62,7 +62,8 @@ impl ProjectState {
     }
 
     /// The board record exists from acceptance on (created by `accept`).
-    fn has_board_record(self) -> bool {
+    /// Whether the project has a board record (a card): from acceptance on.
+    pub fn has_board_record(self) -> bool {
         matches!(
             self,
             ProjectState::Accepted
@@ -345,9 +346,17 @@ pub enum ExpertNotice {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Effect {
     /// Step 2: upsert the client in the CRM, intake answers appended.
-    CrmUpsertContact { contact: ContactId },
+    CrmUpsertContact {
+        contact: ContactId,
+        /// The project whose intake answers to append, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        project: Option<ProjectId>,
+    },
     /// Mirror the project's state on its CRM deal.
     CrmSyncDeal { state: ProjectState },
+    /// Read the contact back from the CRM after a change made there (queued
+    /// behind the contact's own pending updates, so a local edit wins).
+    CrmPullContact { contact: ContactId },
     /// Step 3: a tracker project, locked (no expert access).
     TrackerCreateProject,
     /// Step 5: the work task linked to the tracker project.
@@ -393,6 +402,7 @@ impl Effect {
         match self {
             Effect::CrmUpsertContact { .. } => "crm_upsert_contact",
             Effect::CrmSyncDeal { .. } => "crm_sync_deal",
+            Effect::CrmPullContact { .. } => "crm_pull_contact",
             Effect::TrackerCreateProject => "tracker_create_project",
             Effect::TrackerCreateTask => "tracker_create_task",
             Effect::TrackerMoveTask { .. } => "tracker_move_task",
@@ -415,7 +425,9 @@ impl Effect {
     /// moves; the export is stored before the tracker project is deleted).
     pub fn lane(&self) -> Lane {
         match self {
-            Effect::CrmUpsertContact { .. } | Effect::CrmSyncDeal { .. } => Lane::Crm,
+            Effect::CrmUpsertContact { .. }
+            | Effect::CrmSyncDeal { .. }
+            | Effect::CrmPullContact { .. } => Lane::Crm,
             Effect::TrackerCreateProject
             | Effect::TrackerCreateTask
             | Effect::TrackerMoveTask { .. }
@@ -480,15 +492,22 @@ pub struct Transition {
     pub effects: Vec<Effect>,
 }
 
-/// The side effects of creating a project in `intake` (steps 1-3).
-pub fn intake_effects(client: ContactId) -> Vec<Effect> {
-    vec![
-        Effect::CrmUpsertContact { contact: client },
-        Effect::CrmSyncDeal {
-            state: ProjectState::Intake,
+/// The side effects of creating a project in `intake` (steps 1-3). The
+/// client's CRM record comes first, as an effect of the contact rather than
+/// the project, so that all writes to one CRM record keep their order.
+pub fn intake_effects(client: ContactId, project: ProjectId) -> (Effect, Vec<Effect>) {
+    (
+        Effect::CrmUpsertContact {
+            contact: client,
+            project: Some(project),
         },
-        Effect::TrackerCreateProject,
-    ]
+        vec![
+            Effect::CrmSyncDeal {
+                state: ProjectState::Intake,
+            },
+            Effect::TrackerCreateProject,
+        ],
+    )
 }
 
 /// Whether the system may move a project in `state` by itself, so callers can

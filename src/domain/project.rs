@@ -33,6 +33,8 @@ pub struct Project {
     pub intake: serde_json::Map<String, serde_json::Value>,
     /// Ids of this project in the external tracker, board and CRM, once synced.
     pub tracker_ref: Option<String>,
+    /// The work task's id in the tracker.
+    pub task_ref: Option<String>,
     pub board_ref: Option<String>,
     pub crm_ref: Option<String>,
     /// Increases with every change; send it back as `expected_version` to make

@@ -12,10 +12,10 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::Json;
-use crate::connectors::HubSpotInbound;
 use crate::connectors::signatures::{self, SignatureError};
+use crate::connectors::trello::COMMENT_TAG_PREFIX;
 use crate::domain::actor::Actor;
-use crate::domain::contact::{Contact, ContactKind, ContactPatchInput, NewContact};
+use crate::domain::contact::{ContactKind, NewContact};
 use crate::domain::ids::{ContactId, ProjectId};
 use crate::domain::intake::FormResponse;
 use crate::domain::project::NewProject;
@@ -48,7 +48,7 @@ fn not_connected(tool: &str) -> ApiError {
 /// What a webhook did.
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 struct WebhookOutcome {
-    /// Events that changed something here.
+    /// Events taken: applied here, or queued to be.
     applied: usize,
     /// Events about things SSoT-Lite does not keep, or that changed nothing.
     ignored: usize,
@@ -63,14 +63,14 @@ struct HubSpotEvent {
     object_id: Option<i64>,
 }
 
-/// Contact changes made in HubSpot (v3-signed). The contact is read back from
-/// HubSpot and its name, e-mail, phone and company applied here; the change
-/// is not sent back. A HubSpot that cannot be reached answers 503 so that
-/// HubSpot retries the delivery.
+/// Contact changes made in HubSpot (v3-signed). Each contact event queues a
+/// read-back of that contact through the outbox, behind any local change of
+/// it still on its way to HubSpot (so an edit made here is not overwritten),
+/// and the answer comes at once, well within HubSpot's webhook timeout.
 #[utoipa::path(post, path = "/webhooks/hubspot", tag = "webhooks",
     request_body(content = Vec<Object>, description = "HubSpot's event array, signed with X-HubSpot-Signature-v3"),
     responses((status = 200, body = WebhookOutcome), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 404, body = ErrorBody)))]
 async fn hubspot(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -96,101 +96,23 @@ async fn hubspot(
         .map_err(|e| ApiError::bad_request(format!("not a HubSpot event array: {e}")))?;
     let mut outcome = WebhookOutcome::default();
     for event in events {
-        let applied = match event.object_id {
+        let contact = match event.object_id {
             Some(id) if event.subscription_type.starts_with("contact.") => {
-                apply_hubspot_contact(&state, &inbound, id).await?
+                state.store.contact_by_crm_ref(&id.to_string()).await?
             }
-            _ => false,
+            _ => None,
         };
-        if applied {
-            outcome.applied += 1;
-        } else {
-            outcome.ignored += 1;
+        match contact {
+            Some(c) if state.store.queue_crm_pull(c.id).await? => outcome.applied += 1,
+            _ => outcome.ignored += 1,
         }
     }
     tracing::info!(
-        applied = outcome.applied,
+        queued = outcome.applied,
         ignored = outcome.ignored,
         "HubSpot webhook handled"
     );
     Ok(Json(outcome))
-}
-
-/// Brings one contact in line with HubSpot; `false` when it is not ours or
-/// nothing differs.
-async fn apply_hubspot_contact(
-    state: &AppState,
-    inbound: &HubSpotInbound,
-    object_id: i64,
-) -> Result<bool, ApiError> {
-    let crm_ref = object_id.to_string();
-    let Some(contact) = state.store.contact_by_crm_ref(&crm_ref).await? else {
-        return Ok(false);
-    };
-    let remote = inbound.client.fetch_contact(&crm_ref).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "upstream_unavailable",
-            format!("HubSpot could not be read back: {e}"),
-        )
-    })?;
-    let Some(remote) = remote else {
-        return Ok(false);
-    };
-    let patch = difference(&contact, &remote);
-    if patch_is_empty(&patch) {
-        return Ok(false);
-    }
-    match state
-        .store
-        .apply_crm_change(contact.id, &patch, &Actor::integration("hubspot"))
-        .await
-    {
-        Ok(_) => {
-            tracing::info!(contact = %contact.id, "contact updated from HubSpot");
-            Ok(true)
-        }
-        // HubSpot holds a value SSoT-Lite refuses (an e-mail taken here, a
-        // malformed phone): keep ours, say so, and do not make HubSpot retry.
-        Err(
-            e @ (crate::store::StoreError::Invalid(_) | crate::store::StoreError::Duplicate(_)),
-        ) => {
-            tracing::warn!(contact = %contact.id, error = %e, "a HubSpot change was not applied");
-            Ok(false)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn difference(
-    contact: &Contact,
-    remote: &crate::connectors::hubspot::RemoteContact,
-) -> ContactPatchInput {
-    let changed = |ours: Option<&str>, theirs: &Option<String>| {
-        theirs
-            .as_deref()
-            .filter(|t| Some(*t) != ours)
-            .map(str::to_owned)
-    };
-    ContactPatchInput {
-        full_name: changed(Some(&contact.full_name), &remote.full_name),
-        email: changed(
-            Some(contact.email.as_str()),
-            &remote.email.as_ref().map(|e| e.to_lowercase()),
-        ),
-        phone: changed(contact.phone.as_deref(), &remote.phone).map(Some),
-        legal_name: changed(contact.legal_name.as_deref(), &remote.company).map(Some),
-        ..ContactPatchInput::default()
-    }
-}
-
-fn patch_is_empty(p: &ContactPatchInput) -> bool {
-    p.full_name.is_none()
-        && p.email.is_none()
-        && p.phone.is_none()
-        && p.legal_name.is_none()
-        && p.tax_id.is_none()
-        && p.atlassian_account_id.is_none()
 }
 
 /// Trello's check that the callback URL answers, before it registers the webhook.
@@ -220,8 +142,6 @@ struct TrelloAction {
     data: serde_json::Value,
     #[serde(default, rename = "memberCreator")]
     member: serde_json::Value,
-    #[serde(default, rename = "idMemberCreator")]
-    member_id: Option<String>,
 }
 
 /// Actions on the board (signed with X-Trello-Webhook). A comment written in
@@ -256,20 +176,9 @@ async fn trello(
     let card = action.data["card"]["id"].as_str().unwrap_or_default();
     let text = action.data["text"].as_str().unwrap_or_default().trim();
     let relevant = action.kind == "commentCard" && !card.is_empty() && !text.is_empty();
-    // The hub's own comments come back too, maybe before their ids are recorded.
-    let own = if relevant {
-        let me = inbound.client.own_member_id().await.map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "upstream_unavailable",
-                format!("Trello could not be asked who the hub is: {e}"),
-            )
-        })?;
-        action.member_id.as_deref() == Some(me.as_str())
-    } else {
-        false
-    };
-    let relevant = relevant && !own;
+    // The hub's own comments come back too, maybe before their ids are
+    // recorded: they end with the hub's tag.
+    let relevant = relevant && !text.contains(COMMENT_TAG_PREFIX);
     let project = if relevant
         && !state
             .store

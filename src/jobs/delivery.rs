@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::connectors::{ConnectorError, Connectors};
+use crate::domain::actor::Actor;
 use crate::domain::contact::ContactKind;
 use crate::domain::ids::ContactId;
 use crate::domain::lifecycle::Effect;
@@ -23,8 +24,11 @@ use crate::store::{OutboxEntry, ProjectRef, Settlement, Store, StoreError, now};
 pub struct DeliveryConfig {
     /// How long a claim holds; an entry whose worker died is retaken after it.
     pub lease: Duration,
-    /// Upper bound of one connector call; must be well under the lease.
+    /// Upper bound of one request to a tool.
     pub call_timeout: Duration,
+    /// Upper bound of one whole delivery, which may take several requests
+    /// (an export: every page, then the uploads); well under the lease.
+    pub delivery_timeout: Duration,
     /// Attempts before an entry is marked failed.
     pub max_attempts: i64,
     pub backoff_base: Duration,
@@ -36,8 +40,9 @@ pub struct DeliveryConfig {
 impl Default for DeliveryConfig {
     fn default() -> Self {
         Self {
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(300),
             call_timeout: Duration::from_secs(20),
+            delivery_timeout: Duration::from_secs(150),
             max_attempts: 8,
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(600),
@@ -96,11 +101,11 @@ impl Delivery {
             return Ok(Step::Idle);
         };
         let result =
-            match tokio::time::timeout(self.config.call_timeout, self.dispatch(&entry)).await {
+            match tokio::time::timeout(self.config.delivery_timeout, self.dispatch(&entry)).await {
                 Ok(result) => result,
                 Err(_) => Err(ConnectorError::Transient(format!(
                     "no answer within {:?}",
-                    self.config.call_timeout
+                    self.config.delivery_timeout
                 ))),
             };
         let outcome = match result {
@@ -161,15 +166,17 @@ impl Delivery {
         );
         match error {
             ConnectorError::Permanent(message) => Settlement::Fail { error: message },
-            other if entry.attempts >= self.config.max_attempts => Settlement::Fail {
-                error: format!("gave up after {} attempts: {other}", entry.attempts),
-            },
+            // Being told to wait is not failing: however often (a daily quota),
+            // the entry waits as asked rather than giving up.
             ConnectorError::RateLimited {
                 retry_after,
                 message,
             } => Settlement::Retry {
                 at: now() + retry_after.unwrap_or_default().max(backoff),
                 error: format!("rate limited: {message}"),
+            },
+            other if entry.attempts >= self.config.max_attempts => Settlement::Fail {
+                error: format!("gave up after {} attempts: {other}", entry.attempts),
             },
             ConnectorError::Transient(message) => Settlement::Retry {
                 at: now() + backoff,
@@ -205,14 +212,27 @@ impl Delivery {
             Some(id) => Some(self.store.project(id).await?),
             None => None,
         };
-        if let Effect::CrmUpsertContact { contact } = effect {
-            return self.upsert_contact(key, contact, project.as_ref()).await;
+        match effect {
+            Effect::CrmUpsertContact {
+                contact,
+                project: of,
+            } => {
+                let project = match of {
+                    Some(id) => Some(self.store.project(id).await?),
+                    None => project,
+                };
+                return self.upsert_contact(key, contact, project.as_ref()).await;
+            }
+            Effect::CrmPullContact { contact } => return self.pull_contact(contact).await,
+            _ => {}
         }
         let project = project.ok_or_else(|| {
             ConnectorError::Permanent(format!("outbox entry {} names no project", entry.id))
         })?;
         match effect {
-            Effect::CrmUpsertContact { .. } => unreachable!("handled above"),
+            Effect::CrmUpsertContact { .. } | Effect::CrmPullContact { .. } => {
+                unreachable!("contact effects are handled above")
+            }
             Effect::CrmSyncDeal { state } => {
                 let client = self.store.contact(project.client_id).await?;
                 let deal = c.crm.sync_deal(key, &project, &client, state).await?;
@@ -227,7 +247,10 @@ impl Delivery {
                     .await?;
             }
             Effect::TrackerCreateTask => {
-                c.tracker.create_task(key, &project).await?;
+                let task = c.tracker.create_task(key, &project).await?;
+                self.store
+                    .set_project_ref(project.id, ProjectRef::Task, &task)
+                    .await?;
             }
             Effect::TrackerMoveTask { state } => c.tracker.move_task(key, &project, state).await?,
             Effect::TrackerGrantAccess { expert } | Effect::TrackerRevokeAccess { expert } => {
@@ -305,6 +328,36 @@ impl Delivery {
             .await?;
         self.store.set_contact_crm_ref(contact.id, &crm_ref).await?;
         Ok(())
+    }
+
+    /// Applies what the CRM holds for a contact changed there. A value
+    /// SSoT-Lite refuses (an e-mail taken here, a malformed phone) is kept out
+    /// and logged; retrying would not change it.
+    async fn pull_contact(&self, contact: ContactId) -> Result<(), ConnectorError> {
+        let contact = self.store.contact(contact).await?;
+        let crm = &self.connectors.crm;
+        let Some(remote) = crm.fetch_contact(&contact).await? else {
+            return Ok(());
+        };
+        let Some(patch) = contact.patch_toward(&remote) else {
+            return Ok(());
+        };
+        let actor = Actor::integration(crm.name());
+        match self
+            .store
+            .apply_crm_change(contact.id, &patch, &actor)
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(contact = %contact.id, crm = crm.name(), "contact updated from the CRM");
+                Ok(())
+            }
+            Err(e @ (StoreError::Invalid(_) | StoreError::Duplicate(_))) => {
+                tracing::warn!(contact = %contact.id, error = %e, "a change made in the CRM was not applied");
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Step 11: the tracker's content becomes a file on the board record.

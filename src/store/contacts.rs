@@ -123,7 +123,10 @@ pub(crate) async fn sync_to_crm(
     contact: ContactId,
     at: time::OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let effect = Effect::CrmUpsertContact { contact };
+    let effect = Effect::CrmUpsertContact {
+        contact,
+        project: None,
+    };
     outbox::enqueue_for_contact(conn, contact, std::slice::from_ref(&effect), at).await
 }
 
@@ -262,6 +265,26 @@ impl Store {
         tx.commit().await.map_err(failed)?;
         self.wake_outbox();
         Ok(rows.len())
+    }
+
+    /// Queues a read-back of the contact from the CRM, unless one is already
+    /// waiting; `false` when it was.
+    pub async fn queue_crm_pull(&self, id: ContactId) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let waiting: Option<(i64,)> = sqlx::query_as(
+            "SELECT seq FROM outbox WHERE scope = $1 AND kind = 'crm_pull_contact' AND status = 'pending' LIMIT 1",
+        )
+        .bind(format!("contact:{id}"))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if waiting.is_some() {
+            return Ok(false);
+        }
+        let effect = Effect::CrmPullContact { contact: id };
+        outbox::enqueue_for_contact(&mut tx, id, std::slice::from_ref(&effect), now()).await?;
+        tx.commit().await?;
+        self.wake_outbox();
+        Ok(true)
     }
 
     /// The contact an external CRM knows by `crm_ref`.

@@ -26,7 +26,7 @@ use crate::domain::validation::{Reason, ValidationErrors};
 
 const PROJECT_SELECT: &str =
     "SELECT id, client_id, title, spec, skills, industry, required_documents, state, expert_id,
-        baseline, outcome, intake, tracker_ref, board_ref, crm_ref, version, created_at, updated_at
+        baseline, outcome, intake, tracker_ref, board_ref, crm_ref, task_ref, version, created_at, updated_at
      FROM projects";
 
 #[derive(FromRow)]
@@ -44,6 +44,7 @@ struct ProjectRow {
     outcome: Option<String>,
     intake: String,
     tracker_ref: Option<String>,
+    task_ref: Option<String>,
     board_ref: Option<String>,
     crm_ref: Option<String>,
     version: i64,
@@ -68,6 +69,7 @@ impl TryFrom<ProjectRow> for Project {
             outcome: from_opt_json("projects.outcome", r.outcome.as_deref())?,
             intake: from_json("projects.intake", &r.intake)?,
             tracker_ref: r.tracker_ref,
+            task_ref: r.task_ref,
             board_ref: r.board_ref,
             crm_ref: r.crm_ref,
             version: r.version,
@@ -349,6 +351,7 @@ pub(crate) async fn insert_project(
         outcome: None,
         intake: new.intake,
         tracker_ref: None,
+        task_ref: None,
         board_ref: None,
         crm_ref: None,
         version: 1,
@@ -371,14 +374,15 @@ pub(crate) async fn insert_project(
         ..AuditEntry::change(EntityKind::Project, project.id, actor, "create")
     };
     audit::append(&mut *conn, entry, at).await?;
-    outbox::enqueue(
+    let (client_record, effects) = lifecycle::intake_effects(project.client_id, project.id);
+    outbox::enqueue_for_contact(
         &mut *conn,
-        project.id,
-        project.version,
-        &lifecycle::intake_effects(project.client_id),
+        project.client_id,
+        std::slice::from_ref(&client_record),
         at,
     )
     .await?;
+    outbox::enqueue(&mut *conn, project.id, project.version, &effects, at).await?;
     Ok(project)
 }
 
@@ -596,6 +600,8 @@ pub(crate) async fn required_documents(
 #[derive(Clone, Copy, Debug)]
 pub enum ProjectRef {
     Tracker,
+    /// The work task in the tracker.
+    Task,
     Board,
     Crm,
 }
@@ -699,6 +705,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = match which {
             ProjectRef::Tracker => "UPDATE projects SET tracker_ref = $1 WHERE id = $2",
+            ProjectRef::Task => "UPDATE projects SET task_ref = $1 WHERE id = $2",
             ProjectRef::Board => "UPDATE projects SET board_ref = $1 WHERE id = $2",
             ProjectRef::Crm => "UPDATE projects SET crm_ref = $1 WHERE id = $2",
         };

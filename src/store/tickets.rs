@@ -9,7 +9,7 @@ use super::{Store, StoreError, outbox};
 use crate::domain::actor::Actor;
 use crate::domain::audit::EntityKind;
 use crate::domain::ids::{MessageId, ProjectId, TicketId};
-use crate::domain::lifecycle::Effect;
+use crate::domain::lifecycle::{Effect, ProjectState};
 use crate::domain::ticket::{Message, Ticket, TicketStatus};
 
 #[derive(FromRow)]
@@ -112,7 +112,15 @@ async fn insert_message(
         .bind(ticket.to_string())
         .execute(&mut *conn)
         .await?;
-    if !from_board(actor) {
+    let state: Option<(String,)> = sqlx::query_as("SELECT state FROM projects WHERE id = $1")
+        .bind(project.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let on_board = state
+        .and_then(|(s,)| s.parse::<ProjectState>().ok())
+        .is_some_and(ProjectState::has_board_record);
+    // The board record exists from acceptance on; earlier messages stay here.
+    if on_board && !from_board(actor) {
         let effect = Effect::BoardComment {
             ticket,
             message: message.id,

@@ -82,7 +82,22 @@ async fn settle(app: &TestApp) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the outbox did not settle");
+    let pending = app
+        .store
+        .list_outbox(Some(ssot::store::OutboxStatus::Pending), None, 10)
+        .await
+        .unwrap();
+    let failed = app
+        .store
+        .list_outbox(Some(ssot::store::OutboxStatus::Failed), None, 10)
+        .await
+        .unwrap();
+    let left: Vec<(String, i64, Option<String>)> = pending
+        .into_iter()
+        .chain(failed)
+        .map(|e| (e.kind, e.attempts, e.last_error))
+        .collect();
+    panic!("the outbox did not settle: {left:?}");
 }
 
 fn task_status(fake: &JiraFake, key: &str) -> String {
@@ -197,9 +212,9 @@ on_both_backends! {
 
         // A 500, a malformed body and a slow answer past the timeout: retried,
         // and the project exists once.
-        for fault in [Fault::ServerError, Fault::Malformed, Fault::Slow(Duration::from_secs(4))] {
+        for fault in [Fault::ServerError, Fault::Malformed, Fault::Slow(Duration::from_secs(4)), Fault::LostAnswer] {
             let client = app.client_contact("Cezary").await;
-            fake.inject_on("/rest/api/3/project", fault.clone(), 1);
+            fake.inject_on("POST /rest/api/3/project$", fault.clone(), 1);
             let pid = id(&app.project(&client, &[]).await);
             let outcome = step_tracker(&app).await;
             assert!(matches!(outcome, Settlement::Retry { .. }), "{fault:?}: {outcome:?}");
@@ -208,6 +223,26 @@ on_both_backends! {
             let ours = fake.projects().iter().filter(|k| **k == key).count();
             assert_eq!(ours, 1, "{fault:?}: created once");
         }
+
+        // Work done but its answer lost: the task, the access and the move happen once.
+        let jan = app.vetted_expert("Jan", 2).await;
+        fake.add_user("acc-jan", "Jan", jan["email"].as_str().unwrap());
+        let jan_t = app.token_for("expert", &jan).await;
+        app.act(&app.operator, &pid, "start_matching", json!({})).await.expect(200);
+        app.act(&app.operator, &pid, "offer", json!({ "expert_id": jan["id"] })).await.expect(200);
+        fake.inject_on("POST /rest/api/3/issue$", Fault::LostAnswer, 1);
+        app.act(&jan_t, &pid, "accept", json!({})).await.expect(200);
+        app.baseline(&pid).await;
+        settle(&app).await;
+        assert_eq!(fake.issues(&key).len(), 1, "one work task");
+        fake.inject_on(&format!("POST /rest/api/3/project/{key}/role/"), Fault::LostAnswer, 1);
+        fake.inject_on("/transitions$", Fault::LostAnswer, 1);
+        app.act(&app.operator, &pid, "start_credentialing", json!({})).await.expect(200);
+        settle(&app).await;
+        assert_eq!(fake.role_members(&key, "Member"), ["acc-jan"]);
+        assert_eq!(task_status(&fake, &key), "In Progress");
+        let failed = app.store.list_outbox(Some(ssot::store::OutboxStatus::Failed), None, 10).await.unwrap();
+        assert!(failed.is_empty(), "{failed:?}");
 
         // A 401 is not worth retrying: failed, visible, and retried by hand once fixed.
         let anna2 = app.client_contact("Bea").await;
@@ -325,6 +360,7 @@ on_both_backends! {
         let hs_id = remote["id"].as_str().unwrap().to_owned();
 
         assert_eq!(fake.user_changes_contact(&hs_id, "phone", "+48 600 700 800").await, 200);
+        settle(&app).await;
         let contact = app.get(&app.operator, &format!("/contacts/{aid}")).await.expect(200);
         assert_eq!(contact["phone"], "+48 600 700 800");
         let trail = app.get(&app.operator, "/audit?limit=20").await.expect(200);
@@ -356,11 +392,13 @@ on_both_backends! {
         }
         let unsigned = app.http.post(&url).body(body.clone()).send().await.unwrap();
         assert_eq!(unsigned.status().as_u16(), 401);
+        settle(&app).await;
         let contact = app.get(&app.operator, &format!("/contacts/{aid}")).await.expect(200);
         assert_eq!(contact["phone"], "+48 600 700 800", "nothing changed");
         // The genuine request applies what HubSpot holds.
         let genuine = post(hubspot::sign_v3(HUBSPOT_SECRET, "POST", &url, &body, &now), now.clone()).await.unwrap();
         assert_eq!(genuine.status().as_u16(), 200);
+        settle(&app).await;
         let contact = app.get(&app.operator, &format!("/contacts/{aid}")).await.expect(200);
         assert_eq!(contact["phone"], "+48 111 222 333");
         let malformed_body = "not json";
@@ -552,17 +590,64 @@ on_both_backends! {
         let (app, fake, _board, _secrets) = trello_app(db).await;
         webhook_registered(&fake).await;
         let anna = app.client_contact("Anna").await;
-        fake.inject_on("/cards", Fault::RateLimited { retry_after_secs: 1 }, 1);
-        let (pid, _jan, _) = app.accepted_project(&anna, &[]).await;
+        let anna_t = app.token_for("client", &anna).await;
+        // Creating the card: told to wait, then the card made but the answer lost.
+        fake.inject_on("POST /1/cards$", Fault::RateLimited { retry_after_secs: 1 }, 1);
+        fake.inject_on("POST /1/cards$", Fault::LostAnswer, 1);
+        let (pid, _jan, _) = app.accepted_project(&anna, &["nda"]).await;
+        tokio::time::sleep(Duration::from_millis(1100)).await;
         settle(&app).await;
         let card = card_of(&app, &fake, &pid).await;
         assert_eq!(card["listName"], "Accepted");
-        fake.inject_on("/cards", Fault::ServerError, 2);
-        app.act(&app.operator, &pid, "start_credentialing", json!({})).await.expect(200);
-        settle(&app).await;
-        assert_eq!(card_of(&app, &fake, &pid).await["listName"], "Active");
         let cards: Vec<Value> = fake.cards().into_iter().filter(|c| c["desc"].as_str().unwrap_or_default().contains(&pid)).collect();
         assert_eq!(cards.len(), 1, "one card per project");
+        // A 401, a malformed answer and a slow one: the move still happens, once.
+        fake.inject_on("PUT /1/cards/", Fault::Malformed, 1);
+        fake.inject_on("GET /1/boards/", Fault::Slow(Duration::from_secs(4)), 1);
+        fake.inject_on("POST /1/cards/", Fault::LostAnswer, 1);
+        app.act(&app.operator, &pid, "start_credentialing", json!({})).await.expect(200);
+        settle(&app).await;
+        let card = card_of(&app, &fake, &pid).await;
+        assert_eq!(card["listName"], "Credentialing");
+        assert_eq!(card["checklists"].as_array().unwrap().len(), 1, "one checklist, though its answer was lost");
+        // A message whose comment was posted but whose answer was lost: one comment.
+        fake.inject_on("/actions/comments", Fault::LostAnswer, 1);
+        app.post(&anna_t, &format!("/projects/{pid}/tickets"), json!({ "subject": "Hello", "body": "Is the NDA ready?" })).await.expect(201);
+        settle(&app).await;
+        assert_eq!(card_of(&app, &fake, &pid).await["comments"].as_array().unwrap().len(), 1);
+        // A revoked token: the entry fails with Trello's words, and a retry once fixed delivers it.
+        fake.inject(Fault::Unauthorized, 1);
+        app.decide_by_review(&pid, "nda", "approve").await;
+        app.drain().await; // the tick fails for good; the move behind it waits
+        let failed = app.store.list_outbox(Some(ssot::store::OutboxStatus::Failed), Some(pid.parse().unwrap()), 10).await.unwrap();
+        assert_eq!(failed.len(), 1);
+        assert!(failed[0].last_error.as_deref().unwrap().starts_with("Trello answered 401"), "{:?}", failed[0].last_error);
+        app.post(&app.operator, &format!("/outbox/{}/retry", failed[0].id), json!({})).await.expect(200);
+        settle(&app).await;
+        let card = card_of(&app, &fake, &pid).await;
+        assert_eq!((card["listName"].as_str(), checklist(&card)[0].1.as_str()), (Some("Active"), "complete"));
+    }
+}
+
+on_both_backends! {
+    async fn a_message_before_acceptance_does_not_hold_up_the_board(db) {
+        let (app, fake, _board, _secrets) = trello_app(db).await;
+        webhook_registered(&fake).await;
+        let anna = app.client_contact("Anna").await;
+        let anna_t = app.token_for("client", &anna).await;
+        let pid = id(&app.project(&anna, &[]).await);
+        app.post(&anna_t, &format!("/projects/{pid}/tickets"), json!({ "subject": "Before", "body": "When do we start?" })).await.expect(201);
+        settle(&app).await;
+        let jan = app.vetted_expert("Jan", 1).await;
+        let jan_t = app.token_for("expert", &jan).await;
+        app.act(&app.operator, &pid, "start_matching", json!({})).await.expect(200);
+        app.act(&app.operator, &pid, "offer", json!({ "expert_id": jan["id"] })).await.expect(200);
+        app.act(&jan_t, &pid, "accept", json!({})).await.expect(200);
+        settle(&app).await;
+        let card = card_of(&app, &fake, &pid).await;
+        assert_eq!(card["listName"], "Accepted", "the card is made");
+        let failed = app.store.list_outbox(Some(ssot::store::OutboxStatus::Failed), None, 10).await.unwrap();
+        assert!(failed.is_empty(), "{failed:?}");
     }
 }
 
@@ -864,6 +949,7 @@ on_both_backends! {
             Fault::ServerError,
             Fault::Malformed,
             Fault::Slow(Duration::from_secs(4)),
+            Fault::LostAnswer,
         ]
         .into_iter()
         .enumerate()
@@ -893,5 +979,24 @@ on_both_backends! {
         app.post(&app.operator, &format!("/outbox/{}/retry", failed[0].id), json!({})).await.expect(200);
         settle(&app).await;
         assert!(fake.contact_by_email(dora["email"].as_str().unwrap()).is_some(), "delivered after the retry");
+    }
+}
+
+on_both_backends! {
+    async fn a_local_edit_on_its_way_wins_over_a_change_reported_from_hubspot(db) {
+        let (app, fake, _secrets) = hubspot_app(db).await;
+        let anna = app.client_contact("Anna Kowalska").await;
+        let aid = anna["id"].as_str().unwrap().to_owned();
+        settle(&app).await;
+        let hs_id = fake.contact_by_email(anna["email"].as_str().unwrap()).unwrap()["id"].as_str().unwrap().to_owned();
+        // Olga edits the phone here; the upsert has not gone out yet when
+        // someone changes it in HubSpot and the webhook arrives.
+        app.patch(&app.operator, &format!("/contacts/{aid}"), json!({ "phone": "+48 600 000 001" })).await.expect(200);
+        assert_eq!(fake.user_changes_contact(&hs_id, "phone", "+48 600 000 002").await, 200);
+        settle(&app).await;
+        let ours = app.get(&app.operator, &format!("/contacts/{aid}")).await.expect(200);
+        let theirs = fake.contact_by_email(anna["email"].as_str().unwrap()).unwrap();
+        assert_eq!((ours["phone"].as_str(), props(&theirs)["phone"].as_str()), (Some("+48 600 000 001"), Some("+48 600 000 001")),
+            "the edit went out first, then HubSpot was read back: both agree");
     }
 }

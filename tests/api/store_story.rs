@@ -163,7 +163,7 @@ on_both_backends! {
         let kinds: Vec<&str> = outbox.iter().map(|e| e.kind.as_str()).collect();
         let access: Vec<&str> = kinds.iter().copied().filter(|k| k.starts_with("tracker_") && k.ends_with("_access")).collect();
         assert_eq!(access, ["tracker_grant_access", "tracker_revoke_access", "tracker_grant_access", "tracker_revoke_access"]);
-        assert_eq!(&kinds[..3], ["crm_upsert_contact", "crm_sync_deal", "tracker_create_project"]);
+        assert_eq!(&kinds[..2], ["crm_sync_deal", "tracker_create_project"]);
         let export = kinds.iter().position(|k| *k == "tracker_export_to_board").unwrap();
         let delete = kinds.iter().position(|k| *k == "tracker_delete_project").unwrap();
         assert!(export < delete);
@@ -175,6 +175,8 @@ on_both_backends! {
         // the contacts' own CRM records, which belong to no project).
         let everything = store.list_outbox(Some(OutboxStatus::Pending), None, 1000).await.unwrap();
         assert!(everything.iter().filter(|e| e.project_id.is_none()).all(|e| e.kind == "crm_upsert_contact" && e.contact_id.is_some()));
+        let intake_record = everything.iter().find(|e| e.contact_id == Some(client) && e.effect["project"] == serde_json::json!(id)).expect("the client's record with the intake");
+        assert_eq!(intake_record.kind, "crm_upsert_contact");
         let worker = Delivery::new(store.clone(), Connectors::builtin(&store), DeliveryConfig::default(), "story");
         assert_eq!(worker.drain().await.unwrap(), everything.len());
         let delivered = store.list_outbox(Some(OutboxStatus::Delivered), Some(id), 1000).await.unwrap();

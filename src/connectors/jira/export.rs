@@ -18,6 +18,7 @@ pub const FIELDS: &[&str] = &[
     "created",
     "updated",
     "description",
+    "comment",
 ];
 
 struct Row {
@@ -30,6 +31,13 @@ struct Row {
     created: String,
     updated: String,
     description: String,
+    comments: Vec<Comment>,
+}
+
+struct Comment {
+    author: String,
+    created: String,
+    text: String,
 }
 
 fn text(v: &Value) -> String {
@@ -71,6 +79,18 @@ fn row(issue: &Value) -> Row {
         created: text(&f["created"]),
         updated: text(&f["updated"]),
         description: adf_text(&f["description"]),
+        comments: f["comment"]["comments"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .map(|c| Comment {
+                        author: text(&c["author"]["displayName"]),
+                        created: text(&c["created"]),
+                        text: adf_text(&c["body"]),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -103,6 +123,7 @@ fn csv(rows: &[Row]) -> Result<String, csv::Error> {
         "Created",
         "Updated",
         "Description",
+        "Comments",
     ])?;
     for r in rows {
         // Labels cannot hold spaces, so one column joined by spaces loses nothing.
@@ -116,6 +137,11 @@ fn csv(rows: &[Row]) -> Result<String, csv::Error> {
             &r.created,
             &r.updated,
             &r.description,
+            &r.comments
+                .iter()
+                .map(|c| format!("{} ({}): {}", c.author, c.created, c.text))
+                .collect::<Vec<_>>()
+                .join("\n\n"),
         ])?;
     }
     let bytes = w.into_inner().map_err(|e| e.into_error())?;
@@ -145,6 +171,17 @@ fn xml(tracker_key: &str, rows: &[Row]) -> Result<String, std::io::Error> {
         }
         w.write_event(Event::End(BytesEnd::new("labels")))?;
         element(&mut w, "description", &r.description)?;
+        w.write_event(Event::Start(BytesStart::new("comments")))?;
+        for c in &r.comments {
+            let start = BytesStart::new("comment").with_attributes([
+                ("author", c.author.as_str()),
+                ("created", c.created.as_str()),
+            ]);
+            w.write_event(Event::Start(start))?;
+            w.write_event(Event::Text(BytesText::new(&c.text)))?;
+            w.write_event(Event::End(BytesEnd::new("comment")))?;
+        }
+        w.write_event(Event::End(BytesEnd::new("comments")))?;
         w.write_event(Event::End(BytesEnd::new("item")))?;
     }
     w.write_event(Event::End(BytesEnd::new("channel")))?;
@@ -178,7 +215,9 @@ mod tests {
                 "description": { "version": 1, "type": "doc", "content": [
                     { "type": "paragraph", "content": [{ "type": "text", "text": "Line one & more" }] },
                     { "type": "paragraph", "content": [{ "type": "text", "text": "Line two" }] }
-                ]}
+                ]},
+                "comment": { "comments": [{ "author": { "displayName": "Jan Nowak" }, "created": "2026-12-01T09:00:00.000+0000",
+                    "body": { "version": 1, "type": "doc", "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": "Done <ok>" }] }] } }] }
             }
         })]
     }
@@ -193,6 +232,10 @@ mod tests {
         assert_eq!(&rows[0][1], "Deliver: invoices, \"monthly\" <auto>");
         assert_eq!(&rows[0][4], "ssot ssot-abc");
         assert_eq!(&rows[0][8], "Line one & more\nLine two");
+        assert_eq!(
+            &rows[0][9],
+            "Jan Nowak (2026-12-01T09:00:00.000+0000): Done <ok>"
+        );
     }
 
     #[test]
@@ -204,6 +247,7 @@ mod tests {
             "{body}"
         );
         assert!(body.contains("<label>ssot-abc</label>"));
+        assert!(body.contains("<comment author=\"Jan Nowak\" created=\"2026-12-01T09:00:00.000+0000\">Done &lt;ok&gt;</comment>"), "{body}");
         let mut reader = quick_xml::Reader::from_str(body);
         let mut items = 0;
         loop {

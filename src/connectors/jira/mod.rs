@@ -2,7 +2,8 @@
 //! project whose key is derived from the SSoT id, the work task an issue
 //! labelled with that id, and the expert's access a place among the actors of
 //! a project role. Every call is safe to repeat: what exists is found (by key,
-//! by label, by role membership) before anything is created.
+//! by the recorded task key or its label, by role membership) before anything
+//! is created or changed.
 
 use std::time::Duration;
 
@@ -226,6 +227,53 @@ impl Jira {
             .transpose()
     }
 
+    /// An issue with its status, read directly (consistent, unlike search).
+    async fn issue(&self, key: &str) -> Result<Option<Issue>, ConnectorError> {
+        let found = self
+            .api
+            .send_allowing_404(
+                self.call(Method::GET, &format!("/issue/{key}"))
+                    .query(&[("fields", "status,summary")]),
+            )
+            .await?;
+        match found {
+            Some(r) => Ok(Some(self.api.read_json(r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The account ids holding role `role` in a project.
+    async fn role_members(
+        &self,
+        tracker_key: &str,
+        role: &str,
+    ) -> Result<Vec<String>, ConnectorError> {
+        #[derive(Deserialize)]
+        struct Role {
+            #[serde(default)]
+            actors: Vec<Actor>,
+        }
+        #[derive(Deserialize)]
+        struct Actor {
+            #[serde(default, rename = "actorUser")]
+            user: Option<ActorUser>,
+        }
+        #[derive(Deserialize)]
+        struct ActorUser {
+            #[serde(rename = "accountId")]
+            account_id: String,
+        }
+        let role: Role = self
+            .api
+            .json(self.call(Method::GET, &format!("/project/{tracker_key}/role/{role}")))
+            .await?;
+        Ok(role
+            .actors
+            .into_iter()
+            .filter_map(|a| a.user.map(|u| u.account_id))
+            .collect())
+    }
+
     /// The id of the configured access role in a project.
     async fn access_role(&self, tracker_key: &str) -> Result<String, ConnectorError> {
         let roles: serde_json::Map<String, Value> = self
@@ -326,7 +374,7 @@ impl Tracker for Jira {
                 body["projectTemplateKey"] = json!(template);
             }
             self.api
-                .send(self.call(Method::POST, "/project").json(&body))
+                .json::<Value>(self.call(Method::POST, "/project").json(&body))
                 .await?;
             tracing::info!(project = %project.id, jira = %candidate, "Jira project created");
             return Ok(candidate);
@@ -339,6 +387,12 @@ impl Tracker for Jira {
 
     async fn create_task(&self, _key: &str, project: &Project) -> Result<String, ConnectorError> {
         let tracker_key = self.require_key(project)?;
+        if let Some(task) = &project.task_ref
+            && self.issue(task).await?.is_some()
+        {
+            return Ok(task.clone());
+        }
+        // An earlier attempt whose answer was lost, if the search has indexed it.
         if let Some(existing) = self.find_task(tracker_key, project).await? {
             return Ok(existing.key);
         }
@@ -373,9 +427,14 @@ impl Tracker for Jira {
             return Ok(());
         };
         let tracker_key = self.require_key(project)?;
-        let task = self.find_task(tracker_key, project).await?.ok_or_else(|| {
-            ConnectorError::Permanent(format!(
-                "Jira project {tracker_key} has no work task labelled {}",
+        let task = match &project.task_ref {
+            Some(key) => self.issue(key).await?,
+            None => self.find_task(tracker_key, project).await?,
+        };
+        // Jira's search lags behind its writes: a task just made may not show yet.
+        let task = task.ok_or_else(|| {
+            ConnectorError::Transient(format!(
+                "Jira project {tracker_key} shows no work task labelled {} yet",
                 label(project)
             ))
         })?;
@@ -435,9 +494,17 @@ impl Tracker for Jira {
         let account = self.account_id(expert).await?;
         let role = self.access_role(tracker_key).await?;
         let path = format!("/project/{tracker_key}/role/{role}");
+        // Done already (an earlier attempt whose answer was lost): nothing to do.
+        let member = self
+            .role_members(tracker_key, &role)
+            .await?
+            .contains(&account);
+        if member == grant {
+            return Ok(());
+        }
         if grant {
             self.api
-                .send(
+                .json::<Value>(
                     self.call(Method::POST, &path)
                         .json(&json!({ "user": [account] })),
                 )
@@ -474,11 +541,17 @@ impl Tracker for Jira {
         let Some(tracker_key) = self.tracker_key(project) else {
             return Ok(());
         };
-        // enableUndo=false: the export on the board record is the copy kept.
+        // To the recycle bin by default: restorable for 60 days, beside the
+        // export kept on the board record.
+        let undo = if self.settings.delete_permanently {
+            "false"
+        } else {
+            "true"
+        };
         self.api
             .send_allowing_404(
                 self.call(Method::DELETE, &format!("/project/{tracker_key}"))
-                    .query(&[("enableUndo", "false")]),
+                    .query(&[("enableUndo", undo)]),
             )
             .await?;
         tracing::info!(project = %project.id, jira = %tracker_key, "Jira project deleted");

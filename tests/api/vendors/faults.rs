@@ -1,6 +1,7 @@
 //! Fault injection and request recording shared by the vendor fakes: one
 //! middleware, outside each fake's own auth, that logs every request and answers
-//! a queued fault in the vendor's own words before the handler can change state.
+//! a queued fault in the vendor's own words before the handler can change state
+//! (or, for `LostAnswer`, after it did).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,6 +25,9 @@ pub enum Fault {
     Malformed,
     /// 401 with the vendor's auth error body.
     Unauthorized,
+    /// The request is carried out, then the answer is lost: a 500 comes back
+    /// instead (a gateway timing out after the work was done).
+    LostAnswer,
 }
 
 /// One request as the fake received it.
@@ -103,8 +107,10 @@ impl Faults {
         }
     }
 
-    /// Queues `fault` for the next `times` requests whose path contains
-    /// `path_contains` (every path when `None`). Earlier rules win.
+    /// Queues `fault` for the next `times` requests whose `METHOD path`
+    /// contains `path_contains` (every request when `None`); a pattern ending
+    /// in `$` must end the path, so `POST /rest/api/3/project$` is only that
+    /// call. Earlier rules win.
     pub(crate) fn inject(&self, path_contains: Option<&str>, fault: Fault, times: usize) {
         self.lock().rules.push(Rule {
             path_contains: path_contains.map(str::to_owned),
@@ -132,11 +138,17 @@ impl Faults {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn take(&self, path: &str) -> Option<Fault> {
+    fn take(&self, method: &str, path: &str) -> Option<Fault> {
+        let request = format!("{method} {path}");
+        let matches = |pattern: &str| match pattern.strip_suffix('$') {
+            Some(end) => request.ends_with(end),
+            None => request.contains(pattern),
+        };
         let mut inner = self.lock();
-        let at = inner.rules.iter().position(|r| {
-            r.remaining > 0 && r.path_contains.as_deref().is_none_or(|p| path.contains(p))
-        })?;
+        let at = inner
+            .rules
+            .iter()
+            .position(|r| r.remaining > 0 && r.path_contains.as_deref().is_none_or(matches))?;
         let rule = &mut inner.rules[at];
         rule.remaining -= 1;
         let fault = rule.fault.clone();
@@ -151,8 +163,14 @@ async fn record_then_fault(State(faults): State<Faults>, req: Request, next: Nex
         return (StatusCode::PAYLOAD_TOO_LARGE, "request entity too large").into_response();
     };
     faults.lock().log.push(Recorded::new(&parts, &bytes));
-    match faults.take(parts.uri.path()) {
+    match faults.take(parts.method.as_str(), parts.uri.path()) {
         Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::LostAnswer) => {
+            let _done = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+            return (faults.render)(&Fault::ServerError);
+        }
         Some(fault) => return (faults.render)(&fault),
         None => {}
     }

@@ -370,6 +370,7 @@ fn render_fault(fault: &Fault) -> Response {
             error_body("internal error", "INTERNAL_ERROR"),
         )
         .into_response(),
+        Fault::LostAnswer => unreachable!("the middleware answers a lost answer itself"),
         Fault::Unauthorized => unauthorized(),
         Fault::Malformed => faults::malformed(),
         Fault::Slow(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),

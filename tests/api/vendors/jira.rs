@@ -419,6 +419,7 @@ fn render_fault(fault: &Fault) -> Response {
         Fault::ServerError => {
             messages(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error").into_response()
         }
+        Fault::LostAnswer => unreachable!("the middleware answers a lost answer itself"),
         Fault::Unauthorized => unauthorized(),
         Fault::Malformed => faults::malformed(),
         Fault::Slow(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),

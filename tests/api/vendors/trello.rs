@@ -323,6 +323,7 @@ fn render_fault(fault: &Fault) -> Response {
             "Internal Server Error".into(),
         )
         .into_response(),
+        Fault::LostAnswer => unreachable!("the middleware answers a lost answer itself"),
         Fault::Unauthorized => unauthorized("unauthorized permission requested"),
         Fault::Malformed => faults::malformed(),
         Fault::Slow(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
