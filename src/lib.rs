@@ -57,6 +57,7 @@ pub struct App {
     pub blobs: BlobStore,
     settings: Settings,
     connectors: Connectors,
+    vault: vault_export::VaultStatus,
 }
 
 impl App {
@@ -87,6 +88,7 @@ impl App {
             blobs,
             settings,
             connectors,
+            vault: vault_export::VaultStatus::default(),
         })
     }
 
@@ -142,6 +144,12 @@ impl App {
             upload_max_bytes: self.settings.upload_max_bytes,
             expiry_warning_days: self.settings.expiry_warning_days,
             connectors: self.connectors.clone(),
+            vault: self
+                .settings
+                .connectors
+                .obsidian
+                .as_ref()
+                .map(|v| (v.export_interval_secs, self.vault.clone())),
         };
         http::router(state, limits)
     }
@@ -192,6 +200,7 @@ impl App {
                 self.store.clone(),
                 vault.vault_dir.clone(),
                 Duration::from_secs(vault.export_interval_secs),
+                self.vault.clone(),
                 cancel.clone(),
             ));
         }

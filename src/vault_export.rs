@@ -9,8 +9,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use crate::domain::audit::{AuditEvent, EntityKind};
 use crate::domain::contact::{Contact, ContactKind};
@@ -28,6 +30,41 @@ pub struct ExportReport {
     pub written: usize,
     pub unchanged: usize,
     pub removed: usize,
+}
+
+/// How the continuous export stands, shared with `GET /connectors`.
+#[derive(Clone, Debug, Default)]
+pub struct VaultStatus(Arc<Mutex<VaultHealth>>);
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VaultHealth {
+    pub last_success: Option<OffsetDateTime>,
+    /// Exports that completed since the server started.
+    pub exports: i64,
+    /// Exports that failed in a row since the last success.
+    pub failing: i64,
+    pub last_error: Option<String>,
+}
+
+impl VaultStatus {
+    pub fn get(&self) -> VaultHealth {
+        self.0.lock().expect("vault status lock").clone()
+    }
+
+    fn record(&self, result: Result<(), String>) {
+        let mut health = self.0.lock().expect("vault status lock");
+        match result {
+            Ok(()) => {
+                health.last_success = Some(OffsetDateTime::now_utc());
+                health.exports += 1;
+                health.failing = 0;
+            }
+            Err(error) => {
+                health.failing += 1;
+                health.last_error = Some(error);
+            }
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -359,11 +396,13 @@ pub async fn export(store: &Store, dir: &Path) -> Result<ExportReport, VaultErro
         .expect("the vault writer does not panic")
 }
 
-/// Exports every `interval` until cancelled (the continuous mode).
+/// Exports every `interval` until cancelled (the continuous mode), keeping
+/// `status` up to date.
 pub async fn run(
     store: Store,
     dir: PathBuf,
     interval: std::time::Duration,
+    status: VaultStatus,
     cancel: tokio_util::sync::CancellationToken,
 ) {
     let mut ticks = tokio::time::interval(interval);
@@ -372,11 +411,16 @@ pub async fn run(
         tokio::select! {
             () = cancel.cancelled() => break,
             _ = ticks.tick() => match export(&store, &dir).await {
-                Ok(r) if r.written + r.removed > 0 => {
-                    tracing::info!(vault = %dir.display(), written = r.written, removed = r.removed, "vault updated");
+                Ok(r) => {
+                    if r.written + r.removed > 0 {
+                        tracing::info!(vault = %dir.display(), written = r.written, removed = r.removed, "vault updated");
+                    }
+                    status.record(Ok(()));
                 }
-                Ok(_) => {}
-                Err(error) => tracing::warn!(vault = %dir.display(), %error, "vault export failed; will try again"),
+                Err(error) => {
+                    tracing::warn!(vault = %dir.display(), %error, "vault export failed; will try again");
+                    status.record(Err(error.to_string()));
+                }
             },
         }
     }

@@ -50,6 +50,9 @@ pub struct AppState {
     pub upload_max_bytes: u64,
     pub expiry_warning_days: u32,
     pub connectors: Connectors,
+    /// The Obsidian vault's export interval (0: on demand only) and how its
+    /// continuous export stands, when a vault is configured.
+    pub vault: Option<(u64, crate::vault_export::VaultStatus)>,
 }
 
 /// Limits applied to every request.

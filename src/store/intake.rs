@@ -4,7 +4,7 @@
 
 use sqlx::AnyConnection;
 
-use super::codec::{now, parse_col, ts};
+use super::codec::{now, parse_col, parse_opt_ts, ts};
 use super::{Store, StoreError, contacts, projects};
 use crate::domain::actor::Actor;
 use crate::domain::contact::{Contact, ContactKind, NewContact};
@@ -39,7 +39,25 @@ async fn known(
     .transpose()
 }
 
+/// Form responses taken so far, and when the newest arrived.
+#[derive(Clone, Debug)]
+pub struct FormIntakeStats {
+    pub responses: i64,
+    pub last_received_at: Option<time::OffsetDateTime>,
+}
+
 impl Store {
+    pub async fn form_intake_stats(&self) -> Result<FormIntakeStats, StoreError> {
+        let (responses, last): (i64, Option<String>) =
+            sqlx::query_as("SELECT COUNT(*), MAX(received_at) FROM form_responses")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(FormIntakeStats {
+            responses,
+            last_received_at: parse_opt_ts(last.as_deref())?,
+        })
+    }
+
     /// Takes one form response as an intake. `project` builds the project for
     /// the client once their id is known; a validation error there leaves
     /// nothing behind, not even a new contact.

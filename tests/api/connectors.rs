@@ -756,6 +756,12 @@ on_both_backends! {
         expert_email["response_id"] = json!("ACYDBNj-5");
         assert_eq!(post_form(&app, &expert_email, FORMS_SECRET).await.status.as_u16(), 422);
         assert_eq!(count().await, before, "nothing was made");
+
+        // The intake shows among the connectors: two responses taken.
+        let connectors = app.get(&app.operator, "/connectors").await.expect(200);
+        let intake = connectors.as_array().unwrap().iter().find(|c| c["role"] == "intake").expect("an intake row");
+        assert_eq!((intake["mode"].as_str(), intake["delivered"].as_i64()), (Some("google_forms"), Some(2)));
+        assert!(intake["last_success"].is_string());
     }
 }
 
@@ -801,6 +807,86 @@ on_both_backends! {
         assert_eq!(changed.keys().collect::<Vec<_>>(), notes.keys().collect::<Vec<_>>(), "the same files");
         assert!(changed.values().any(|t| t.contains("state: active")));
     }
+}
+
+/// Polls until `done` holds for the vault's notes (the export runs every second).
+async fn vault_until(
+    dir: &std::path::Path,
+    what: &str,
+    done: impl Fn(&std::collections::BTreeMap<String, String>) -> bool,
+) {
+    for _ in 0..100 {
+        if dir.join("Projects").is_dir() && done(&read_tree(dir)) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the vault never showed {what}: {:?}",
+        dir.join("Projects").is_dir().then(|| read_tree(dir))
+    );
+}
+
+on_both_backends! {
+    async fn the_server_keeps_the_vault_up_to_date_and_reports_how_it_stands(db) {
+        let vault = tempfile::tempdir().unwrap();
+        let dir = vault.path().join("agency");
+        let app = spawn_app_at(db, |s, _| {
+            s.connectors.obsidian = Some(ssot::connectors::settings::ObsidianSettings { vault_dir: dir.clone(), export_interval_secs: 1 });
+        }, |_| None).await;
+        let anna = app.client_contact("Anna Kowalska").await;
+        let (pid, _, _) = app.accepted_project(&anna, &[]).await;
+        vault_until(&dir, "the accepted project", |n| n.values().any(|t| t.contains(&format!("ssot_id: {pid}")) && t.contains("state: accepted"))).await;
+        app.act(&app.operator, &pid, "start_credentialing", json!({})).await.expect(200);
+        vault_until(&dir, "the project's new state", |n| n.values().any(|t| t.contains(&format!("ssot_id: {pid}")) && t.contains("state: active"))).await;
+
+        let connectors = app.get(&app.operator, "/connectors").await.expect(200);
+        let row = connectors.as_array().unwrap().iter().find(|c| c["role"] == "knowledge").expect("a vault row");
+        assert_eq!((row["mode"].as_str(), row["interval_secs"].as_u64(), row["failed"].as_i64()), (Some("obsidian"), Some(1), Some(0)));
+        assert!(row["delivered"].as_i64().unwrap() >= 2 && row["last_success"].is_string(), "{row}");
+        assert!(connectors.as_array().unwrap().iter().all(|c| c["role"] != "intake"), "no form configured, no intake row");
+    }
+}
+
+#[tokio::test]
+async fn a_vault_that_cannot_be_written_shows_failing_with_the_reason() {
+    let vault = tempfile::tempdir().unwrap();
+    // A file where the vault folder should be: every export fails.
+    let blocked = vault.path().join("not-a-folder");
+    std::fs::write(&blocked, "x").unwrap();
+    let app = spawn_app_at(
+        crate::helpers::TestDb::sqlite().await,
+        |s, _| {
+            s.connectors.obsidian = Some(ssot::connectors::settings::ObsidianSettings {
+                vault_dir: blocked.clone(),
+                export_interval_secs: 1,
+            });
+        },
+        |_| None,
+    )
+    .await;
+    let anna = app.client_contact("Anna Kowalska").await;
+    app.project(&anna, &[]).await;
+    for _ in 0..100 {
+        let connectors = app.get(&app.operator, "/connectors").await.expect(200);
+        let row = connectors
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["role"] == "knowledge")
+            .cloned()
+            .expect("a vault row");
+        if row["failed"].as_i64().unwrap() >= 1 {
+            // (The first export, with no records yet, had nothing to write and succeeded.)
+            assert!(
+                row["last_error"].as_str().unwrap().contains("not-a-folder"),
+                "{row}"
+            );
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the failing export never showed");
 }
 
 /// `ssot demo` with every connector pointed at its fake: the 11 steps end
