@@ -374,11 +374,7 @@ async fn bench_memory(dir: &Path) -> BTreeMap<&'static str, f64> {
 
 fn main() {
     let (uploads, _) = args(30);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     eprintln!("running extraction against pdftotext ...");
     let mut all = bench_extraction(dir.path());

@@ -222,11 +222,7 @@ async fn run(url: &str, projects: usize, mode: Mode) -> BTreeMap<&'static str, f
 
 fn main() {
     let (projects, postgres) = args(10);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let mut results: BTreeMap<String, BTreeMap<&'static str, f64>> = BTreeMap::new();
     for (name, pg) in backends(&postgres) {

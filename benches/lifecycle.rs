@@ -254,11 +254,7 @@ async fn drive_http(
 
 fn main() {
     let (projects, postgres) = args(200);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let mut results: BTreeMap<String, BTreeMap<&'static str, f64>> = BTreeMap::new();
     for (name, pg) in backends(&postgres) {

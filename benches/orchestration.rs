@@ -103,11 +103,7 @@ async fn deliveries(url: &str, projects: usize, workers: usize) -> f64 {
 
 fn main() {
     let (projects, postgres) = args(100);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let mut results: BTreeMap<String, BTreeMap<&'static str, f64>> = BTreeMap::new();
     for (name, pg) in backends(&postgres) {

@@ -219,6 +219,15 @@ impl Db {
     }
 }
 
+/// The runtime every benchmark runs on: two threads, like this machine.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// `--projects N` and `--postgres URL` (or `SSOT_TEST_POSTGRES_URL`).
 pub fn args(default_projects: usize) -> (usize, Option<String>) {
     let mut projects = default_projects;
