@@ -101,16 +101,14 @@ fn row(record: ContactRecord) -> Result<(NewContact, Option<ExpertProfile>), Str
         .to_lowercase()
         .parse()
         .map_err(|_| format!("kind `{}` must be client or expert", record.kind.trim()))?;
+    let cell = |v: &Option<String>| v.clone().map(untext).filter(|v| !v.trim().is_empty());
     let input = ContactInput {
-        full_name: record.full_name.clone(),
-        email: record.email.clone(),
-        phone: record.phone.clone().filter(|v| !v.trim().is_empty()),
-        legal_name: record.legal_name.clone().filter(|v| !v.trim().is_empty()),
-        tax_id: record.tax_id.clone().filter(|v| !v.trim().is_empty()),
-        atlassian_account_id: record
-            .atlassian_account_id
-            .clone()
-            .filter(|v| !v.trim().is_empty()),
+        full_name: untext(record.full_name.clone()),
+        email: untext(record.email.clone()),
+        phone: cell(&record.phone),
+        legal_name: cell(&record.legal_name),
+        tax_id: cell(&record.tax_id),
+        atlassian_account_id: cell(&record.atlassian_account_id),
     };
     let contact = NewContact::parse(kind, &input).map_err(|e| describe(&e))?;
     let profile = match kind {
@@ -188,10 +186,22 @@ pub fn read_contacts(input: impl Read) -> Result<Vec<ImportRow>, Vec<RowError>> 
 
 /// A text cell as Sheets should show it: one that starts like a formula
 /// (`=`, `+`, `-`, `@`) would run as one, so it is kept as text with a `'`.
-fn text(value: &str) -> String {
-    match value.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
-        _ => value.to_owned(),
+pub fn text(value: &str) -> String {
+    if value.starts_with(FORMULA_START) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    }
+}
+
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A cell as [`text`] wrote it, read back: the `'` that kept it text goes,
+/// so a sheet exported here imports unchanged.
+fn untext(cell: String) -> String {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_START) => rest.to_owned(),
+        _ => cell,
     }
 }
 
@@ -235,22 +245,20 @@ pub fn write_contacts(
                 })
                 .unwrap_or_default()
         };
+        let optional = |v: Option<&str>| text(v.unwrap_or_default());
         w.write_record([
             c.id.to_string(),
             c.kind.to_string(),
-            c.full_name.clone(),
-            c.email.to_string(),
-            c.phone.clone().unwrap_or_default(),
-            c.legal_name.clone().unwrap_or_default(),
-            c.tax_id
-                .as_ref()
-                .map(|t| t.as_str().to_owned())
-                .unwrap_or_default(),
-            c.atlassian_account_id.clone().unwrap_or_default(),
+            text(&c.full_name),
+            text(c.email.as_str()),
+            optional(c.phone.as_deref()),
+            optional(c.legal_name.as_deref()),
+            optional(c.tax_id.as_ref().map(|t| t.as_str())),
+            optional(c.atlassian_account_id.as_deref()),
             profile.map(|p| p.vetting.to_string()).unwrap_or_default(),
-            tags(|p| &p.skills),
-            tags(|p| &p.industries),
-            tags(|p| &p.languages),
+            text(&tags(|p| &p.skills)),
+            text(&tags(|p| &p.industries)),
+            text(&tags(|p| &p.languages)),
             profile
                 .map(|p| p.hourly_rate.to_string())
                 .unwrap_or_default(),
@@ -374,6 +382,24 @@ mod tests {
         assert_eq!(text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(text("+48 600 100 200"), "'+48 600 100 200");
         assert_eq!(text("Anna"), "Anna");
+    }
+
+    #[test]
+    fn cells_kept_text_on_export_import_as_they_were() {
+        let exported = format!(
+            "kind,full_name,email,phone\nclient,{},anna@k.pl,{}\n",
+            text("-Anna-"),
+            text("+48 600 100 200")
+        );
+        assert!(exported.contains(",'+48 600 100 200"), "{exported}");
+        let rows = read_contacts(exported.as_bytes()).unwrap();
+        assert_eq!(rows[0].contact.full_name, "-Anna-");
+        assert_eq!(rows[0].contact.phone.as_deref(), Some("+48 600 100 200"));
+        assert_eq!(
+            untext("'quoted".into()),
+            "'quoted",
+            "only the quote text() adds goes"
+        );
     }
 
     #[test]

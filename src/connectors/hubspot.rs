@@ -357,7 +357,12 @@ impl Crm for HubSpot {
             "ssot_project_id": project.id.to_string(),
             "ssot_state": stage.as_str(),
         });
-        if let Some(deal_stage) = self.settings.deal_stages.get(stage.as_str()) {
+        if let Some(deal_stage) = self
+            .settings
+            .deal_stages
+            .get(stage.as_str())
+            .filter(|s| !s.is_empty())
+        {
             properties["dealstage"] = json!(deal_stage);
         }
         if let Some(baseline) = &project.baseline {

@@ -6,9 +6,22 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::http::Secret;
+
+/// A state-to-name table laid over its defaults: the states given replace
+/// the defaults', the rest keep them (so `active = "..."` alone does not stop
+/// the other states from being mirrored).
+fn over_defaults<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    defaults: fn() -> BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    let given = BTreeMap::<String, String>::deserialize(deserializer)?;
+    let mut table = defaults();
+    table.extend(given);
+    Ok(table)
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -217,7 +230,11 @@ pub struct HubSpotSettings {
     /// The deal pipeline, and the stage for each lifecycle state.
     #[serde(default = "HubSpotSettings::default_pipeline")]
     pub pipeline: String,
-    #[serde(default = "HubSpotSettings::default_deal_stages")]
+    /// Laid over the defaults (HubSpot's default pipeline).
+    #[serde(
+        default = "HubSpotSettings::default_deal_stages",
+        deserialize_with = "HubSpotSettings::deal_stages_over_defaults"
+    )]
     pub deal_stages: BTreeMap<String, String>,
     /// 100 requests per 10 s on the smallest plans.
     #[serde(default = "HubSpotSettings::default_rate")]
@@ -254,6 +271,11 @@ impl HubSpotSettings {
     }
     fn default_rate() -> u32 {
         9
+    }
+    fn deal_stages_over_defaults<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, String>, D::Error> {
+        over_defaults(d, Self::default_deal_stages)
     }
     /// The stages of HubSpot's default sales pipeline.
     fn default_deal_stages() -> BTreeMap<String, String> {
@@ -349,7 +371,11 @@ pub struct JiraSettings {
     #[serde(default = "JiraSettings::default_rate")]
     pub requests_per_second: u32,
     /// Lifecycle state -> the Jira status the work task is moved to.
-    #[serde(default = "JiraSettings::default_task_status")]
+    /// Laid over the defaults; a state mapped to `""` leaves the task as it is.
+    #[serde(
+        default = "JiraSettings::default_task_status",
+        deserialize_with = "JiraSettings::task_status_over_defaults"
+    )]
     pub task_status: BTreeMap<String, String>,
     /// Delete archived projects for good instead of to Jira's recycle bin
     /// (where they can be restored for 60 days); the export is kept either way.
@@ -394,6 +420,11 @@ impl JiraSettings {
     }
     fn default_rate() -> u32 {
         5
+    }
+    fn task_status_over_defaults<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, String>, D::Error> {
+        over_defaults(d, Self::default_task_status)
     }
     fn default_task_status() -> BTreeMap<String, String> {
         [("active", "In Progress"), ("completed", "Done")]
@@ -466,4 +497,44 @@ fn secret(table: &str, env: &str, file: Option<&PathBuf>) -> Result<Secret, Stri
         return Err(format!("{table}: the secret in {env} is empty"));
     }
     Ok(Secret::new(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+
+    use super::*;
+
+    #[test]
+    fn state_tables_are_laid_over_their_defaults() {
+        let hubspot: HubSpotSettings = Figment::from(Toml::string(
+            "base_url = \"https://api.hubapi.com\"\n[deal_stages]\nactive = \"won-custom\"\n",
+        ))
+        .extract()
+        .unwrap();
+        assert_eq!(hubspot.deal_stages["active"], "won-custom");
+        assert_eq!(
+            hubspot.deal_stages["intake"], "appointmentscheduled",
+            "the states not given keep their stage"
+        );
+        assert_eq!(
+            hubspot.deal_stages.len(),
+            HubSpotSettings::default_deal_stages().len()
+        );
+
+        let jira: JiraSettings = Figment::from(Toml::string(
+            "base_url = \"https://a.atlassian.net\"\nemail = \"ops@a.pl\"\nlead_account_id = \"x\"\n[task_status]\nblocked = \"On hold\"\ncompleted = \"\"\n",
+        ))
+        .extract()
+        .unwrap();
+        assert_eq!(
+            (
+                jira.task_status["active"].as_str(),
+                jira.task_status["blocked"].as_str(),
+                jira.task_status["completed"].as_str()
+            ),
+            ("In Progress", "On hold", "")
+        );
+    }
 }

@@ -408,7 +408,7 @@ impl Board for Trello {
         {
             return Ok(Some(id.to_owned()));
         }
-        let body: String = message.body.chars().take(MAX_COMMENT_CHARS).collect();
+        let body = within_query_budget(&message.body, MAX_COMMENT_QUERY_BYTES);
         let cut = if body.len() < message.body.len() {
             " […]"
         } else {
@@ -429,8 +429,27 @@ impl Board for Trello {
     }
 }
 
-/// Longest message text mirrored: the comment travels in the query string.
-const MAX_COMMENT_CHARS: usize = 4000;
+/// Most of a message mirrored, counted as it travels: percent-encoded in the
+/// query string (the only place Trello's comment call takes it), kept well
+/// under the 8 KiB request line common proxies accept.
+const MAX_COMMENT_QUERY_BYTES: usize = 6000;
+
+/// The longest start of `text` whose percent-encoding fits in `budget` bytes.
+fn within_query_budget(text: &str, budget: usize) -> &str {
+    let mut used = 0;
+    for (at, c) in text.char_indices() {
+        // As reqwest encodes a query: these stay, a space becomes `+`.
+        used += if c.is_ascii_alphanumeric() || "*-._ ".contains(c) {
+            1
+        } else {
+            3 * c.len_utf8()
+        };
+        if used > budget {
+            return &text[..at];
+        }
+    }
+    text
+}
 
 /// The line that ends every comment the hub posts: it names the message, so a
 /// repeated delivery finds its comment and the webhook knows the hub's own.
@@ -443,6 +462,25 @@ pub const COMMENT_TAG_PREFIX: &str = "— mirrored by SSoT-Lite, message ";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comments_are_cut_to_what_fits_in_the_query_string() {
+        assert_eq!(within_query_budget("abc", 3), "abc");
+        assert_eq!(within_query_budget("abcd", 3), "abc");
+        // `ż` is two bytes, six once encoded.
+        assert_eq!(within_query_budget("ażb", 7), "aż");
+        assert_eq!(within_query_budget("ażb", 6), "a");
+        let polish = "Zażółć gęślą jaźń. ".repeat(1000);
+        let cut = within_query_budget(&polish, MAX_COMMENT_QUERY_BYTES);
+        assert!(polish.starts_with(cut) && cut.len() < polish.len());
+        let query =
+            reqwest::Url::parse_with_params("https://t.example/c", &[("text", cut)]).unwrap();
+        let encoded = query.query().unwrap().len() - "text=".len();
+        assert!(
+            encoded <= MAX_COMMENT_QUERY_BYTES && encoded > MAX_COMMENT_QUERY_BYTES - 20,
+            "{encoded}"
+        );
+    }
 
     #[test]
     fn lists_are_named_after_states() {

@@ -34,8 +34,17 @@ pub fn can_use_tracker(actor: &Actor, project: &Project) -> bool {
         return true;
     }
     actor.role() == Some(Role::Expert)
-        && holds(actor, project)
-        && project.state == ProjectState::Active
+        && actor
+            .contact()
+            .is_some_and(|me| tracker_access_due(project, me))
+}
+
+/// Whether `expert` should hold access to the project's tracker now: only the
+/// expert on the project, only while it is active. Access deliveries apply
+/// this rather than the intent recorded when they were queued, so one retried
+/// late (a grant after the block that followed it) cannot reopen access.
+pub fn tracker_access_due(project: &Project, expert: ContactId) -> bool {
+    project.expert_id == Some(expert) && project.state == ProjectState::Active
 }
 
 /// The helpdesk is for the people on the project: staff, the client, and the

@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::connectors::{ConnectorError, Connectors};
+use crate::domain::access;
 use crate::domain::actor::Actor;
 use crate::domain::contact::ContactKind;
 use crate::domain::ids::ContactId;
@@ -254,7 +255,12 @@ impl Delivery {
             }
             Effect::TrackerMoveTask { state } => c.tracker.move_task(key, &project, state).await?,
             Effect::TrackerGrantAccess { expert } | Effect::TrackerRevokeAccess { expert } => {
-                let grant = matches!(effect, Effect::TrackerGrantAccess { .. });
+                let queued_grant = matches!(effect, Effect::TrackerGrantAccess { .. });
+                let grant = access::tracker_access_due(&project, expert);
+                if grant != queued_grant {
+                    tracing::info!(project = %project.id, %expert, state = %project.state, grant,
+                        "access entry overtaken by later changes; applying the project's current access");
+                }
                 let expert = self.store.contact(expert).await?;
                 c.tracker.set_access(key, &project, &expert, grant).await?;
             }

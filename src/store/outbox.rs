@@ -238,10 +238,18 @@ impl Store {
 
 /// Entries that may be claimed now: pending and due, or delivering with a lease
 /// that ran out (its worker died). An entry waits while an earlier entry of the
-/// same scope (project, or contact) and lane is not delivered, so effects keep their order.
+/// same scope (project, or contact) and lane is not delivered, so effects keep
+/// their order. Access changes are the exception: they wait only for earlier
+/// access changes and the tracker project still on their way, never for a
+/// failed entry or a task move stuck behind one, so a blocked expert does not
+/// keep the tracker because a status move failed for good. Each applies the
+/// project's current state when delivered, so this cannot reorder the outcome.
 const CLAIMABLE: &str = "((o.status = 'pending' AND o.next_attempt_at <= $3) OR (o.status = 'delivering' AND o.lease_until < $3))
       AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.scope = o.scope AND p.lane = o.lane
-                      AND p.seq < o.seq AND p.status <> 'delivered')";
+                      AND p.seq < o.seq AND p.status <> 'delivered'
+                      AND (o.kind NOT IN ('tracker_grant_access', 'tracker_revoke_access')
+                           OR (p.status <> 'failed'
+                               AND p.kind IN ('tracker_grant_access', 'tracker_revoke_access', 'tracker_create_project'))))";
 
 /// Delivery figures of one lane.
 #[derive(Clone, Debug)]

@@ -190,6 +190,73 @@ on_both_backends! {
     }
 }
 
+/// Delivers until `done` holds (waiting out backoffs), for outboxes that
+/// keep entries held behind a failed one and so never settle.
+async fn deliver_until(app: &TestApp, what: &str, done: impl AsyncFn() -> bool) {
+    for _ in 0..200 {
+        app.drain().await;
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+async fn failed_kinds(app: &TestApp) -> Vec<String> {
+    let failed = app
+        .store
+        .list_outbox(Some(ssot::store::OutboxStatus::Failed), None, 10)
+        .await
+        .unwrap();
+    failed.into_iter().map(|e| e.kind).collect()
+}
+
+on_both_backends! {
+    async fn jira_access_follows_the_project_past_entries_that_failed_for_good(db) {
+        let fake = jira_fake().await;
+        let secrets = tempfile::tempdir().unwrap();
+        let settings = jira_settings(&fake, &secrets);
+        let app = spawn_app_at(db, |s, _| { s.connectors.jira = Some(settings); quick_retries(s); }, |_| None).await;
+        let anna = app.client_contact("Anna").await;
+        let (pid, jan, _) = app.accepted_project(&anna, &[]).await;
+        fake.add_user("acc-jan", "Jan", jan["email"].as_str().unwrap());
+        settle(&app).await;
+        let key = tracker_key(&app, &pid).await;
+        let members = || fake.role_members(&key, "Member");
+
+        // The task cannot be moved (a 401: failed for good); access is granted all the same.
+        fake.inject_on("/transitions$", Fault::Unauthorized, 1);
+        app.act(&app.operator, &pid, "start_credentialing", json!({})).await.expect(200);
+        deliver_until(&app, "access granted", async || members() == ["acc-jan"]).await;
+        assert_eq!(failed_kinds(&app).await, ["tracker_move_task"]);
+
+        // Blocked: the revoke waits neither for the failed move nor for the
+        // move to Blocked held behind it.
+        app.act(&app.operator, &pid, "block", json!({ "reason": "invoice overdue" })).await.expect(200);
+        deliver_until(&app, "access revoked", async || members().is_empty()).await;
+
+        // The grant on unblock fails for good, and the project is blocked
+        // again before anyone notices. Retried by hand, the old grant applies
+        // the project as it is now (blocked): it cannot reopen access.
+        fake.inject_on(&format!("POST /rest/api/3/project/{key}/role/"), Fault::Unauthorized, 1);
+        app.act(&app.operator, &pid, "unblock", json!({ "reason": "paid" })).await.expect(200);
+        deliver_until(&app, "the grant failed", async || failed_kinds(&app).await.contains(&"tracker_grant_access".to_owned())).await;
+        app.act(&app.operator, &pid, "block", json!({ "reason": "invoice overdue again" })).await.expect(200);
+        let revoke_delivered = async || {
+            let all = app.store.list_outbox(None, None, 100).await.unwrap();
+            all.iter().filter(|e| e.kind == "tracker_revoke_access" && e.status == ssot::store::OutboxStatus::Delivered).count() == 2
+        };
+        deliver_until(&app, "the second revoke delivered", revoke_delivered).await;
+        let grant = app.store.list_outbox(Some(ssot::store::OutboxStatus::Failed), None, 10).await.unwrap()
+            .into_iter().find(|e| e.kind == "tracker_grant_access").unwrap();
+        app.post(&app.operator, &format!("/outbox/{}/retry", grant.id), json!({})).await.expect(200);
+        deliver_until(&app, "the retried grant delivered", async || !failed_kinds(&app).await.contains(&"tracker_grant_access".to_owned())).await;
+        assert!(members().is_empty(), "a stale grant did not reopen access");
+        assert_eq!(state(&app, &pid).await, "blocked");
+    }
+}
+
 on_both_backends! {
     async fn jira_faults_are_retried_or_failed_visibly_and_never_lost(db) {
         let fake = jira_fake().await;
@@ -230,11 +297,15 @@ on_both_backends! {
         let jan_t = app.token_for("expert", &jan).await;
         app.act(&app.operator, &pid, "start_matching", json!({})).await.expect(200);
         app.act(&app.operator, &pid, "offer", json!({ "expert_id": jan["id"] })).await.expect(200);
+        // The retry comes before Jira's search has indexed the task: it is
+        // found by its key all the same.
         fake.inject_on("POST /rest/api/3/issue$", Fault::LostAnswer, 1);
+        fake.lag_search(true);
         app.act(&jan_t, &pid, "accept", json!({})).await.expect(200);
         app.baseline(&pid).await;
         settle(&app).await;
         assert_eq!(fake.issues(&key).len(), 1, "one work task");
+        fake.lag_search(false);
         fake.inject_on(&format!("POST /rest/api/3/project/{key}/role/"), Fault::LostAnswer, 1);
         fake.inject_on("/transitions$", Fault::LostAnswer, 1);
         app.act(&app.operator, &pid, "start_credentialing", json!({})).await.expect(200);

@@ -7,6 +7,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use serde_json::Value;
 
 use crate::connectors::ExportFile;
+use crate::sheets::text as sheet_text;
 
 /// The fields asked of the search.
 pub const FIELDS: &[&str] = &[
@@ -127,21 +128,24 @@ fn csv(rows: &[Row]) -> Result<String, csv::Error> {
     ])?;
     for r in rows {
         // Labels cannot hold spaces, so one column joined by spaces loses nothing.
+        // Text people wrote is kept text when the sheet is opened (`=…` would run).
         w.write_record([
             &r.key,
-            &r.summary,
+            &sheet_text(&r.summary),
             &r.status,
             &r.issue_type,
-            &r.labels.join(" "),
-            &r.assignee,
+            &sheet_text(&r.labels.join(" ")),
+            &sheet_text(&r.assignee),
             &r.created,
             &r.updated,
-            &r.description,
-            &r.comments
-                .iter()
-                .map(|c| format!("{} ({}): {}", c.author, c.created, c.text))
-                .collect::<Vec<_>>()
-                .join("\n\n"),
+            &sheet_text(&r.description),
+            &sheet_text(
+                &r.comments
+                    .iter()
+                    .map(|c| format!("{} ({}): {}", c.author, c.created, c.text))
+                    .collect::<Vec<_>>()
+                    .join("\n\n"),
+            ),
         ])?;
     }
     let bytes = w.into_inner().map_err(|e| e.into_error())?;

@@ -112,6 +112,8 @@ struct Issue {
 #[derive(Debug, Default, Deserialize)]
 struct IssueFields {
     status: Option<Named>,
+    #[serde(default)]
+    labels: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -233,7 +235,7 @@ impl Jira {
             .api
             .send_allowing_404(
                 self.call(Method::GET, &format!("/issue/{key}"))
-                    .query(&[("fields", "status,summary")]),
+                    .query(&[("fields", "status,summary,labels")]),
             )
             .await?;
         match found {
@@ -392,7 +394,16 @@ impl Tracker for Jira {
         {
             return Ok(task.clone());
         }
-        // An earlier attempt whose answer was lost, if the search has indexed it.
+        // An earlier attempt whose answer was lost. The hub made the project
+        // and writes its task first, so that task is `KEY-1`, read directly
+        // (consistent at once, unlike search); the search covers a project
+        // someone else wrote to first.
+        let first = format!("{tracker_key}-1");
+        if let Some(existing) = self.issue(&first).await?
+            && existing.fields.labels.contains(&label(project))
+        {
+            return Ok(existing.key);
+        }
         if let Some(existing) = self.find_task(tracker_key, project).await? {
             return Ok(existing.key);
         }
@@ -423,7 +434,12 @@ impl Tracker for Jira {
         project: &Project,
         state: ProjectState,
     ) -> Result<(), ConnectorError> {
-        let Some(target) = self.settings.task_status.get(state.as_str()) else {
+        let Some(target) = self
+            .settings
+            .task_status
+            .get(state.as_str())
+            .filter(|t| !t.is_empty())
+        else {
             return Ok(());
         };
         let tracker_key = self.require_key(project)?;

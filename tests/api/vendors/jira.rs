@@ -168,6 +168,9 @@ struct Db {
     next_actor_id: u64,
     /// Page token → (the JQL it continues, offset of the next page).
     tokens: HashMap<String, (String, usize)>,
+    /// Jira's search is eventually consistent: while set, new issues are
+    /// readable by key at once but not found by search until indexed.
+    search_lags: bool,
 }
 
 struct User {
@@ -206,6 +209,8 @@ struct Issue {
     created: String,
     updated: String,
     properties: BTreeMap<String, Value>,
+    /// Found by search (see `Db::search_lags`).
+    indexed: bool,
 }
 
 impl JiraFake {
@@ -221,6 +226,7 @@ impl JiraFake {
             next_issue_id: 10000,
             next_actor_id: 10100,
             tokens: HashMap::new(),
+            search_lags: false,
         }));
         let base_url = serve(|base| {
             lock(&db).base = base.to_owned();
@@ -246,6 +252,16 @@ impl JiraFake {
 
     pub fn requests(&self) -> Vec<Recorded> {
         self.faults.requests()
+    }
+
+    /// While `lags`, issues created are not found by search (as right after
+    /// a write in Jira Cloud); turning it off indexes them all.
+    pub fn lag_search(&self, lags: bool) {
+        let mut db = lock(&self.db);
+        db.search_lags = lags;
+        if !lags {
+            db.issues.iter_mut().for_each(|i| i.indexed = true);
+        }
     }
 
     /// A site user, active, who can lead projects and hold roles.

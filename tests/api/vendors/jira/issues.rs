@@ -120,6 +120,7 @@ pub(super) async fn create_issue(
     let (number, key, project_id) = (p.issue_count, format!("{}-{}", p.key, p.issue_count), p.id);
     let reply =
         json!({ "id": id.to_string(), "key": key, "self": db.url(&format!("/issue/{id}")) });
+    let indexed = !db.search_lags;
     db.issues.push(Issue {
         id,
         key,
@@ -133,6 +134,7 @@ pub(super) async fn create_issue(
         created: now.clone(),
         updated: now,
         properties,
+        indexed,
     });
     Ok((StatusCode::CREATED, Json(reply)).into_response())
 }

@@ -323,6 +323,7 @@ mod jql {
         let mut found: Vec<&Issue> = db
             .issues
             .iter()
+            .filter(|i| i.indexed)
             .filter(|i| {
                 db.projects
                     .iter()
