@@ -347,8 +347,10 @@ pub fn write_notes(
         }
         let parent = file.parent().expect("notes live in a folder");
         std::fs::create_dir_all(parent).map_err(io(parent))?;
-        // Written whole, then renamed: Obsidian never reads half a note.
-        let tmp = file.with_extension("md.tmp");
+        // Written whole, then renamed: Obsidian never reads half a note. The
+        // name is this process's, so two servers (or `ssot vault export` beside
+        // one) exporting at once do not rename each other's half-written file.
+        let tmp = file.with_extension(format!("md.{}.tmp", std::process::id()));
         std::fs::write(&tmp, content).map_err(io(&tmp))?;
         std::fs::rename(&tmp, &file).map_err(io(&file))?;
         report.written += 1;

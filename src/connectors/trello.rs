@@ -30,6 +30,9 @@ pub struct Trello {
     key: String,
     token: Secret,
     settings: TrelloSettings,
+    /// Held while looking a list up and creating it, so two workers moving
+    /// cards to a new state make one list, not two.
+    list_creation: tokio::sync::Mutex<()>,
 }
 
 /// Trello answers 4xx with plain text and 429 with `{error, message}`.
@@ -103,6 +106,7 @@ impl Trello {
             key: settings.api_key.clone(),
             token,
             settings,
+            list_creation: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -128,26 +132,42 @@ impl Trello {
         })
     }
 
-    /// The id of the board's list for `state`, created when missing.
-    async fn list_for(&self, state: ProjectState) -> Result<String, ConnectorError> {
-        let name = list_name(state);
+    /// The open lists of the board named `name`, oldest first (Trello ids
+    /// begin with their creation time).
+    async fn lists_named(&self, name: &str) -> Result<Vec<String>, ConnectorError> {
         let board = &self.settings.board_id;
         let lists: Vec<Named> = self
             .api
             .json(self.call(Method::GET, &format!("/boards/{board}/lists")))
             .await?;
-        if let Some(list) = lists.iter().find(|l| l.name.eq_ignore_ascii_case(&name)) {
-            return Ok(list.id.clone());
+        let mut ids: Vec<String> = lists
+            .into_iter()
+            .filter(|l| l.name.eq_ignore_ascii_case(name))
+            .map(|l| l.id)
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// The id of the board's list for `state`, created when missing. Should
+    /// another process create it at the same moment, both then use the
+    /// older of the two.
+    async fn list_for(&self, state: ProjectState) -> Result<String, ConnectorError> {
+        let name = list_name(state);
+        let _creating = self.list_creation.lock().await;
+        if let Some(oldest) = self.lists_named(&name).await?.into_iter().next() {
+            return Ok(oldest);
         }
         let created: Named = self
             .api
             .json(self.call(Method::POST, "/lists").query(&[
                 ("name", name.as_str()),
-                ("idBoard", board.as_str()),
+                ("idBoard", self.settings.board_id.as_str()),
                 ("pos", "bottom"),
             ]))
             .await?;
-        Ok(created.id)
+        let oldest = self.lists_named(&name).await?.into_iter().next();
+        Ok(oldest.unwrap_or(created.id))
     }
 
     async fn checklists(&self, card: &str) -> Result<Vec<Checklist>, ConnectorError> {
@@ -393,20 +413,26 @@ impl Board for Trello {
             return Ok(None);
         };
         let tag = comment_tag(&message.id.to_string());
-        // Posted by an earlier attempt whose answer was lost.
-        let existing: Vec<Value> = self
-            .api
-            .json(
-                self.call(Method::GET, &format!("/cards/{card}/actions"))
-                    .query(&[("filter", "commentCard")]),
-            )
-            .await?;
-        if let Some(id) = existing
-            .iter()
-            .find(|a| a["data"]["text"].as_str().is_some_and(|t| t.contains(&tag)))
-            .and_then(|a| a["id"].as_str())
-        {
-            return Ok(Some(id.to_owned()));
+        // Posted by an earlier attempt whose answer was lost: usually on the
+        // first page (newest first), but a busy card may have moved it on.
+        for page in 0..COMMENT_PAGES {
+            let comments: Vec<Value> = self
+                .api
+                .json(
+                    self.call(Method::GET, &format!("/cards/{card}/actions"))
+                        .query(&[("filter", "commentCard"), ("page", &page.to_string())]),
+                )
+                .await?;
+            if let Some(id) = comments
+                .iter()
+                .find(|a| a["data"]["text"].as_str().is_some_and(|t| t.contains(&tag)))
+                .and_then(|a| a["id"].as_str())
+            {
+                return Ok(Some(id.to_owned()));
+            }
+            if comments.len() < COMMENTS_PER_PAGE {
+                break;
+            }
         }
         let body = within_query_budget(&message.body, MAX_COMMENT_QUERY_BYTES);
         let cut = if body.len() < message.body.len() {
@@ -428,6 +454,10 @@ impl Board for Trello {
         Ok(Some(action.id))
     }
 }
+
+/// Trello's pages of card actions: 50 each, pages 0 to 19.
+const COMMENTS_PER_PAGE: usize = 50;
+const COMMENT_PAGES: usize = 20;
 
 /// Most of a message mirrored, counted as it travels: percent-encoded in the
 /// query string (the only place Trello's comment call takes it), kept well

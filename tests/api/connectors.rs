@@ -657,6 +657,49 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn two_workers_moving_cards_to_a_new_state_make_one_list(db) {
+        let (app, fake, board, _secrets) = trello_app(db).await;
+        let anna = app.client_contact("Anna").await;
+        let (first, _, _) = app.accepted_project(&anna, &[]).await;
+        let bea = app.client_contact("Bea").await;
+        let (second, _, _) = app.accepted_project(&bea, &[]).await;
+        settle(&app).await;
+        // Two deliveries at once (as two workers make them) move cards to a
+        // state that has no list yet; creating a list is slow, so without care
+        // both would look, find none, and make one each.
+        fake.inject_on("POST /1/lists", Fault::Slow(Duration::from_millis(300)), 2);
+        let board_connector = app.app.connectors().board.clone();
+        let p1 = app.store.project(first.parse().unwrap()).await.unwrap();
+        let p2 = app.store.project(second.parse().unwrap()).await.unwrap();
+        let (a, b) = tokio::join!(
+            board_connector.move_card("move-1", &p1, ssot::domain::lifecycle::ProjectState::Blocked),
+            board_connector.move_card("move-2", &p2, ssot::domain::lifecycle::ProjectState::Blocked),
+        );
+        a.unwrap();
+        b.unwrap();
+        let blocked: Vec<String> = fake.lists(&board).into_iter().filter(|(_, name)| name == "Blocked").map(|(id, _)| id).collect();
+        assert_eq!(blocked.len(), 1, "{:?}", fake.lists(&board));
+        for pid in [&first, &second] {
+            assert_eq!(card_of(&app, &fake, pid).await["listName"], "Blocked");
+        }
+
+        // Two processes (each with its own client) race the same way: each
+        // may make a list, but both cards land in the older one.
+        fake.inject_on("POST /1/lists", Fault::Slow(Duration::from_millis(300)), 2);
+        let other_process = ssot::connectors::Connectors::from_settings(&app.store, &app.app.settings().connectors, Duration::from_secs(2)).unwrap();
+        let (a, b) = tokio::join!(
+            board_connector.move_card("move-3", &p1, ssot::domain::lifecycle::ProjectState::Completed),
+            other_process.board.move_card("move-4", &p2, ssot::domain::lifecycle::ProjectState::Completed),
+        );
+        a.unwrap();
+        b.unwrap();
+        let (c1, c2) = (card_of(&app, &fake, &first).await, card_of(&app, &fake, &second).await);
+        assert!(c1["listName"] == "Completed" && c1["idList"].is_string(), "{c1}");
+        assert_eq!(c1["idList"], c2["idList"], "{:?}", fake.lists(&board));
+    }
+}
+
+on_both_backends! {
     async fn trello_faults_are_retried_and_a_card_is_made_once(db) {
         let (app, fake, _board, _secrets) = trello_app(db).await;
         webhook_registered(&fake).await;
@@ -681,11 +724,29 @@ on_both_backends! {
         let card = card_of(&app, &fake, &pid).await;
         assert_eq!(card["listName"], "Credentialing");
         assert_eq!(card["checklists"].as_array().unwrap().len(), 1, "one checklist, though its answer was lost");
-        // A message whose comment was posted but whose answer was lost: one comment.
+        // A message whose comment was posted but whose answer was lost, and
+        // 60 comments written in Trello before the retry (so the hub's is on
+        // the second page of comments by then): still one comment of the hub's.
         fake.inject_on("/actions/comments", Fault::LostAnswer, 1);
         app.post(&anna_t, &format!("/projects/{pid}/tickets"), json!({ "subject": "Hello", "body": "Is the NDA ready?" })).await.expect(201);
+        loop {
+            match app.worker.step().await.unwrap() {
+                Step::Settled { entry, outcome, .. } if entry.kind == "board_comment" => {
+                    assert!(matches!(outcome, Settlement::Retry { .. }), "{outcome:?}");
+                    break;
+                }
+                Step::Settled { .. } => continue,
+                Step::Idle => panic!("the comment was not attempted"),
+            }
+        }
+        let card_id = card_of(&app, &fake, &pid).await["id"].as_str().unwrap().to_owned();
+        for n in 0..60 {
+            assert_eq!(fake.user_comments(&card_id, &format!("Note {n}"), "Olga Nowak").await, 200);
+        }
         settle(&app).await;
-        assert_eq!(card_of(&app, &fake, &pid).await["comments"].as_array().unwrap().len(), 1);
+        let comments = card_of(&app, &fake, &pid).await["comments"].as_array().unwrap().clone();
+        let ours = comments.iter().filter(|c| c["text"].as_str().unwrap().contains("Is the NDA ready?")).count();
+        assert_eq!((ours, comments.len()), (1, 61));
         // A revoked token: the entry fails with Trello's words, and a retry once fixed delivers it.
         fake.inject(Fault::Unauthorized, 1);
         app.decide_by_review(&pid, "nda", "approve").await;
