@@ -245,11 +245,13 @@ impl Store {
 /// keep the tracker because a status move failed for good. Each applies the
 /// project's current state when delivered, so this cannot reorder the outcome.
 const CLAIMABLE: &str = "((o.status = 'pending' AND o.next_attempt_at <= $3) OR (o.status = 'delivering' AND o.lease_until < $3))
-      AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.scope = o.scope AND p.lane = o.lane
-                      AND p.seq < o.seq AND p.status <> 'delivered'
-                      AND (o.kind NOT IN ('tracker_grant_access', 'tracker_revoke_access')
-                           OR (p.status <> 'failed'
-                               AND p.kind IN ('tracker_grant_access', 'tracker_revoke_access', 'tracker_create_project'))))";
+      AND CASE WHEN o.kind IN ('tracker_grant_access', 'tracker_revoke_access')
+          THEN NOT EXISTS (SELECT 1 FROM outbox p WHERE p.scope = o.scope AND p.lane = o.lane AND p.seq < o.seq
+                           AND p.status IN ('pending', 'delivering')
+                           AND p.kind IN ('tracker_grant_access', 'tracker_revoke_access', 'tracker_create_project'))
+          ELSE NOT EXISTS (SELECT 1 FROM outbox p WHERE p.scope = o.scope AND p.lane = o.lane AND p.seq < o.seq
+                           AND p.status <> 'delivered')
+      END";
 
 /// Delivery figures of one lane.
 #[derive(Clone, Debug)]
