@@ -26,7 +26,7 @@ use ssot::connectors::settings::{
     ConnectorSettings, HubSpotSettings, JiraSettings, TrelloSettings,
 };
 use ssot::jobs::delivery::{Delivery, DeliveryConfig};
-use ssot::store::{OutboxStatus, PoolConfig, Store};
+use ssot::store::{PoolConfig, Store};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use vendors::hubspot::HubSpotFake;
@@ -122,25 +122,6 @@ impl Mode {
             Self::Fakes(None) => "fakes, vendor limits".into(),
             Self::Fakes(Some(rate)) => format!("fakes, {rate}/s"),
         }
-    }
-}
-
-/// Waits until every entry is delivered; panics on a failed one.
-async fn drained(store: &Store) -> i64 {
-    loop {
-        let counts = store.outbox_counts().await.unwrap();
-        if let Some(failed) = store
-            .list_outbox(Some(OutboxStatus::Failed), None, 1)
-            .await
-            .unwrap()
-            .first()
-        {
-            panic!("a delivery failed: {} {:?}", failed.kind, failed.last_error);
-        }
-        if counts.iter().all(|(s, _)| *s == OutboxStatus::Delivered) {
-            return counts.iter().map(|(_, n)| n).sum();
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

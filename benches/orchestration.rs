@@ -45,21 +45,6 @@ async fn stop(cancel: CancellationToken, mut set: JoinSet<()>) {
     while set.join_next().await.is_some() {}
 }
 
-/// Waits until every entry is delivered; panics on a failed one.
-async fn drained(store: &Store) -> i64 {
-    loop {
-        let counts = store.outbox_counts().await.unwrap();
-        assert!(
-            !counts.iter().any(|(s, _)| *s == OutboxStatus::Failed),
-            "a delivery failed: {counts:?}"
-        );
-        if counts.iter().all(|(s, _)| *s == OutboxStatus::Delivered) {
-            return counts.iter().map(|(_, n)| n).sum();
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
 /// Lifecycles run one after another while two workers deliver behind them.
 async fn lifecycles(url: &str, projects: usize) -> BTreeMap<&'static str, f64> {
     let store = Store::open(url, &PoolConfig::default()).await.unwrap();

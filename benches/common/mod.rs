@@ -16,7 +16,7 @@ use ssot::domain::lifecycle::Command;
 use ssot::domain::metrics::{Baseline, Outcome};
 use ssot::domain::project::{NewProject, NewProjectInput};
 use ssot::domain::validation::Reason;
-use ssot::store::Store;
+use ssot::store::{OutboxStatus, Store};
 
 /// Transitions per project: start_matching, offer, accept, start_credentialing
 /// (+ automatic activate), block, unblock, complete, archive.
@@ -216,6 +216,28 @@ impl Db {
         if let Some((base, schema)) = self.schema {
             admin_sql(&base, format!("DROP SCHEMA {schema} CASCADE")).await;
         }
+    }
+}
+
+/// Waits until every outbox entry is delivered; returns how many there are.
+/// Panics on a failed one, naming it.
+pub async fn drained(store: &Store) -> i64 {
+    loop {
+        let counts = store.outbox_counts().await.unwrap();
+        if counts.iter().any(|(s, _)| *s == OutboxStatus::Failed) {
+            let failed = store
+                .list_outbox(Some(OutboxStatus::Failed), None, 1)
+                .await
+                .unwrap();
+            panic!(
+                "a delivery failed: {:?}",
+                failed.first().map(|e| (&e.kind, &e.last_error))
+            );
+        }
+        if counts.iter().all(|(s, _)| *s == OutboxStatus::Delivered) {
+            return counts.iter().map(|(_, n)| n).sum();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
