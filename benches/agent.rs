@@ -258,7 +258,7 @@ async fn setup(url: &str) -> (String, String) {
     ));
     let _ = Cmd::Activate;
     let token = store
-        .create_token(Role::Client, Some(client), None, &admin())
+        .create_token(Role::Client, Some(client), None, None, &admin())
         .await
         .unwrap()
         .secret;

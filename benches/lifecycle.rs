@@ -114,12 +114,12 @@ async fn bench_http(url: &str, projects: usize, workers: usize) -> (Samples, Sam
     let store = Store::open(url, &PoolConfig::default()).await.unwrap();
     let (client, expert, _) = seed(&store).await;
     let op = store
-        .create_token(Role::Operator, None, Some("bench"), &admin())
+        .create_token(Role::Operator, None, Some("bench"), None, &admin())
         .await
         .unwrap()
         .secret;
     let ex = store
-        .create_token(Role::Expert, Some(expert), None, &admin())
+        .create_token(Role::Expert, Some(expert), None, None, &admin())
         .await
         .unwrap()
         .secret;

@@ -14,9 +14,12 @@ use crate::agent::AgentConfig;
 use crate::agent::extract::Limits;
 use crate::agent::llm::LlmConfig;
 use crate::connectors::settings::ConnectorSettings;
+use crate::domain::document::UploadQuota;
+use crate::http::limits::RateLimitSettings;
+use crate::http::server::ServerLimits;
 use crate::jobs::delivery::DeliveryConfig;
 use crate::jobs::scheduler::SchedulerConfig;
-use crate::store::{Backend, PoolConfig, redact_url};
+use crate::store::{Backend, PoolConfig, TokenLifetimes, redact_url};
 
 /// The database used when nothing is configured; created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/ssot.db";
@@ -42,6 +45,36 @@ pub struct Settings {
     pub request_timeout_secs: u64,
     /// The same bound for a file upload, which may stream for longer.
     pub upload_timeout_secs: u64,
+    /// A client must send its request headers within this (and an idle
+    /// keep-alive connection is closed after it).
+    pub header_read_timeout_secs: u64,
+    /// A request body that sends nothing for this long is answered 408.
+    pub body_idle_timeout_secs: u64,
+    /// Connections served at once; more wait until one closes.
+    pub max_connections: usize,
+    /// Origins whose pages may call the API from a browser (CORS); none by default.
+    pub cors_allowed_origins: Vec<String>,
+    /// Requests per minute from one client address (0: no limit).
+    pub rate_limit_per_address: u32,
+    /// Requests per minute with one token (0: no limit).
+    pub rate_limit_per_token: u32,
+    /// Uploads per minute with one token, or from one address (0: no limit).
+    pub rate_limit_uploads: u32,
+    /// Failed sign-ins (answers of 401) per minute from one address before
+    /// it must wait (0: no limit).
+    pub rate_limit_sign_in_failures: u32,
+    /// The client address is the last `X-Forwarded-For` entry: set only
+    /// behind a reverse proxy that sets it.
+    pub trust_forwarded_for: bool,
+    /// Documents stored per project or expert at most (0: no quota).
+    pub upload_quota_files: u32,
+    /// Bytes stored per project or expert at most (0: no quota).
+    pub upload_quota_bytes: u64,
+    /// Days a new token of each role lives (0: it does not expire).
+    pub token_ttl_days_admin: u32,
+    pub token_ttl_days_operator: u32,
+    pub token_ttl_days_expert: u32,
+    pub token_ttl_days_client: u32,
     /// Outbox delivery workers in this process.
     pub outbox_workers: usize,
     /// How long a worker's claim on an entry lasts before another may take it over.
@@ -121,6 +154,21 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
             upload_timeout_secs: 600,
+            header_read_timeout_secs: 15,
+            body_idle_timeout_secs: 30,
+            max_connections: 512,
+            cors_allowed_origins: Vec::new(),
+            rate_limit_per_address: 1200,
+            rate_limit_per_token: 600,
+            rate_limit_uploads: 20,
+            rate_limit_sign_in_failures: 5,
+            trust_forwarded_for: false,
+            upload_quota_files: 20,
+            upload_quota_bytes: 100 * 1024 * 1024,
+            token_ttl_days_admin: 30,
+            token_ttl_days_operator: 90,
+            token_ttl_days_expert: 180,
+            token_ttl_days_client: 180,
             outbox_workers: 2,
             outbox_lease_secs: 300,
             outbox_max_attempts: 8,
@@ -294,6 +342,40 @@ impl Settings {
         }
     }
 
+    pub fn upload_quota(&self) -> UploadQuota {
+        UploadQuota {
+            files: self.upload_quota_files,
+            bytes: self.upload_quota_bytes,
+        }
+    }
+
+    pub fn rate_limits(&self) -> RateLimitSettings {
+        RateLimitSettings {
+            per_address: self.rate_limit_per_address,
+            per_token: self.rate_limit_per_token,
+            uploads: self.rate_limit_uploads,
+            sign_in_failures: self.rate_limit_sign_in_failures,
+            trust_forwarded_for: self.trust_forwarded_for,
+        }
+    }
+
+    pub fn server_limits(&self) -> ServerLimits {
+        ServerLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            max_connections: self.max_connections,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+
+    pub fn token_lifetimes(&self) -> TokenLifetimes {
+        TokenLifetimes {
+            admin: self.token_ttl_days_admin,
+            operator: self.token_ttl_days_operator,
+            expert: self.token_ttl_days_expert,
+            client: self.token_ttl_days_client,
+        }
+    }
+
     pub fn pool(&self) -> PoolConfig {
         PoolConfig {
             max_connections: self.db_max_connections,
@@ -308,6 +390,9 @@ impl Settings {
             ("db_max_connections", u64::from(self.db_max_connections)),
             ("request_timeout_secs", self.request_timeout_secs),
             ("upload_timeout_secs", self.upload_timeout_secs),
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("body_idle_timeout_secs", self.body_idle_timeout_secs),
+            ("max_connections", self.max_connections as u64),
             ("outbox_max_attempts", u64::from(self.outbox_max_attempts)),
             ("outbox_poll_ms", self.outbox_poll_ms),
             ("offer_ttl_hours", self.offer_ttl_hours),
@@ -344,6 +429,8 @@ impl Settings {
         if let Some((key, _)) = at_least_one.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
         }
+        crate::http::hardening::CorsPolicy::new(&self.cors_allowed_origins)
+            .map_err(ConfigError::Invalid)?;
         if self.max_body_bytes < 1024 {
             return invalid("max_body_bytes must be at least 1024");
         }

@@ -169,7 +169,8 @@ async fn upload(
         size_bytes,
         sha256,
     };
-    Ok(app.store.insert_document(new, by).await?.0)
+    let quota = app.settings().upload_quota();
+    Ok(app.store.insert_document(new, quota, by).await?.0)
 }
 
 async fn contact(

@@ -32,7 +32,9 @@ use agent::vault::Protocols;
 use blobs::BlobStore;
 use config::Settings;
 use connectors::Connectors;
-use http::{AppState, HttpLimits};
+use http::hardening::CorsPolicy;
+use http::limits::RateLimits;
+use http::{AppState, Guards, HttpLimits};
 use jobs::delivery::Delivery;
 use jobs::verification::{Verifier, VerifierConfig};
 use store::{Store, StoreError, redact_url};
@@ -58,6 +60,7 @@ pub struct App {
     settings: Settings,
     connectors: Connectors,
     vault: vault_export::VaultStatus,
+    rate: RateLimits,
 }
 
 impl App {
@@ -86,6 +89,7 @@ impl App {
             store,
             agent,
             blobs,
+            rate: RateLimits::new(settings.rate_limits()),
             settings,
             connectors,
             vault: vault_export::VaultStatus::default(),
@@ -136,12 +140,21 @@ impl App {
             max_body_bytes: self.settings.max_body_bytes,
             request_timeout: self.settings.request_timeout(),
             upload_timeout: Duration::from_secs(self.settings.upload_timeout_secs),
+            body_idle_timeout: Duration::from_secs(self.settings.body_idle_timeout_secs),
+        };
+        let guards = Guards {
+            limits,
+            // Checked when the settings were validated.
+            cors: CorsPolicy::new(&self.settings.cors_allowed_origins).unwrap_or_default(),
+            rate: self.rate.clone(),
         };
         let state = AppState {
             store: self.store.clone(),
             agent: self.agent.clone(),
             blobs: self.blobs.clone(),
             upload_max_bytes: self.settings.upload_max_bytes,
+            upload_quota: self.settings.upload_quota(),
+            tokens: self.settings.token_lifetimes(),
             expiry_warning_days: self.settings.expiry_warning_days,
             connectors: self.connectors.clone(),
             vault: self
@@ -151,7 +164,7 @@ impl App {
                 .as_ref()
                 .map(|v| (v.export_interval_secs, self.vault.clone())),
         };
-        http::router(state, limits)
+        http::router(state, guards)
     }
 
     /// Serves on `listener`, with the outbox and verification workers, the
@@ -204,12 +217,17 @@ impl App {
                 cancel.clone(),
             ));
         }
+        jobs.spawn(sweep_rate_limits(self.rate.clone(), cancel.clone()));
         tracing::info!(%addr, database = self.store.backend().name(), workers = self.settings.outbox_workers,
             model = self.agent.model().unwrap_or("none"), connectors = ?self.connectors,
             "SSoT-Lite listening on http://{addr}/api/v1/health");
-        let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = http::server::serve(
+            listener,
+            self.router(),
+            self.settings.server_limits(),
+            shutdown,
+        )
+        .await;
         cancel.cancel();
         while jobs.join_next().await.is_some() {}
         self.store.close().await;
@@ -236,6 +254,17 @@ async fn register_trello_webhook(trello: connectors::TrelloInbound, cancel: Canc
                 tracing::warn!(url = %trello.url, %error, retry_in = ?delay, "Trello webhook not registered yet");
                 delay = (delay * 2).min(Duration::from_secs(600));
             }
+        }
+    }
+}
+
+/// Forgets idle rate-limit keys once a minute, so their memory stays bounded.
+async fn sweep_rate_limits(rate: RateLimits, cancel: CancellationToken) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            _ = ticks.tick() => rate.sweep(),
         }
     }
 }

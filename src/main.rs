@@ -81,6 +81,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Check the audit trail's hash chain (exit 1 if an event was edited, inserted or deleted)
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Write the Obsidian vault of clients, experts and projects (changed notes only)
     Vault {
         #[command(subcommand)]
@@ -111,6 +116,16 @@ enum VaultCommand {
     Export {
         /// The vault folder (created if missing) [default: connectors.obsidian.vault_dir]
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every event's hash and report the first break in the chain
+    Verify {
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -147,9 +162,19 @@ enum TokenCommand {
         /// A name for the audit trail [default: the role, or the contact's name]
         #[arg(long)]
         label: Option<String>,
+        /// Days until it expires, 0 for never [default: token_ttl_days_<role>]
+        #[arg(long, value_name = "DAYS")]
+        ttl_days: Option<u32>,
     },
-    /// List tokens that are not revoked
+    /// List tokens that are not revoked: role, contact, expiry, last use
     List,
+    /// Give a token a new secret (printed once) and lifetime; the old secret stops working
+    Rotate {
+        id: TokenId,
+        /// Days the new secret lives, 0 for never [default: token_ttl_days_<role>]
+        #[arg(long, value_name = "DAYS")]
+        ttl_days: Option<u32>,
+    },
     /// Revoke a token by its id
     Revoke { id: TokenId },
 }
@@ -237,6 +262,9 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::Token { command } => token(command, settings).await,
+        Command::Audit {
+            command: AuditCommand::Verify { json },
+        } => audit_verify(&settings, json).await,
         Command::Import {
             command: ImportCommand::Contacts { file },
         } => {
@@ -360,32 +388,73 @@ async fn token(command: TokenCommand, settings: Settings) -> Result<(), String> 
     let store = Store::open(&settings.database_url, &settings.pool())
         .await
         .map_err(|e| e.to_string())?;
+    let lifetimes = settings.token_lifetimes();
     let result = match command {
         TokenCommand::Create {
             role,
             contact,
             label,
+            ttl_days,
         } => {
             let role: Role = role.parse().map_err(|_| format!("unknown role {role}"))?;
+            let lifetime = lifetimes.lifetime(role, ttl_days);
             let new = store
-                .create_token(role, contact, label.as_deref(), &cli_actor())
+                .create_token(role, contact, label.as_deref(), lifetime, &cli_actor())
                 .await
                 .map_err(|e| e.to_string())?;
             eprintln!(
-                "created {} token {} ({}); the secret below is shown only once:",
-                new.record.role, new.record.id, new.record.label
+                "created {} token {} ({}, {}); the secret below is shown only once:",
+                new.record.role,
+                new.record.id,
+                new.record.label,
+                expiry(&new.record)
             );
             println!("{}", new.secret);
             Ok(())
         }
         TokenCommand::List => {
-            for t in store.list_tokens().await.map_err(|e| e.to_string())? {
+            let tokens = store.list_tokens().await.map_err(|e| e.to_string())?;
+            println!(
+                "{:<36}  {:<8}  {:<36}  {:<26}  {:<18}  LABEL",
+                "ID", "ROLE", "CONTACT", "EXPIRES", "LAST USED"
+            );
+            for t in tokens {
                 let contact = t
                     .contact_id
                     .map(|c| c.to_string())
                     .unwrap_or_else(|| "-".into());
-                println!("{}  {:<8}  {:<36}  {}", t.id, t.role, contact, t.label);
+                println!(
+                    "{}  {:<8}  {:<36}  {:<26}  {:<18}  {}",
+                    t.id,
+                    t.role,
+                    contact,
+                    expiry(&t),
+                    t.last_used_at.map_or_else(|| "never".into(), minute),
+                    t.label
+                );
             }
+            Ok(())
+        }
+        TokenCommand::Rotate { id, ttl_days } => {
+            let role = store
+                .list_tokens()
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .find(|t| t.id == id)
+                .map(|t| t.role)
+                .ok_or_else(|| format!("no token {id} (revoked tokens cannot be rotated)"))?;
+            let new = store
+                .rotate_token(id, lifetimes.lifetime(role, ttl_days), &cli_actor())
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "rotated {} token {} ({}); the new secret below is shown only once:",
+                new.record.role,
+                new.record.id,
+                expiry(&new.record)
+            );
+            println!("{}", new.secret);
             Ok(())
         }
         TokenCommand::Revoke { id } => {
@@ -399,6 +468,71 @@ async fn token(command: TokenCommand, settings: Settings) -> Result<(), String> 
     };
     store.close().await;
     result
+}
+
+/// `ssot audit verify`: progress on stderr, the finding on stdout.
+async fn audit_verify(settings: &Settings, json: bool) -> Result<(), String> {
+    let store = open_store(settings).await?;
+    let report = store
+        .verify_audit_chain(|checked| eprint!("\rchecked {checked} events"))
+        .await;
+    eprintln!();
+    store.close().await;
+    let report = report.map_err(|e| e.to_string())?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!(
+            "{} events; chain head {} at {}",
+            report.events, report.head.hash, report.head.seq
+        );
+    }
+    match &report.first_break {
+        None => {
+            if !json {
+                println!("the audit chain is intact");
+            }
+            Ok(())
+        }
+        Some(found) => Err(format!("the audit chain is broken: {}", describe(found))),
+    }
+}
+
+fn describe(found: &ssot::domain::audit::ChainBreak) -> String {
+    use ssot::domain::audit::ChainBreak;
+    match found {
+        ChainBreak::Edited { seq, id } => format!("event {id} (#{seq}) was edited"),
+        ChainBreak::Inserted { seq, id } => {
+            format!("event {id} (#{seq}) does not follow the one before it: inserted")
+        }
+        ChainBreak::Deleted { after_seq, missing } => {
+            format!("{missing} event(s) after #{after_seq} were deleted")
+        }
+        ChainBreak::Unsealed { id } => {
+            format!("event {id} was written outside the hub (it has no seal)")
+        }
+        ChainBreak::TailDeleted { head_seq, last_seq } => format!(
+            "the newest events were deleted: the head records #{head_seq}, the table ends at #{last_seq}"
+        ),
+    }
+}
+
+/// A time to the minute, in UTC, for tables.
+fn minute(t: time::OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]Z");
+    t.format(&f).unwrap_or_default()
+}
+
+/// "expires 2027-03-01 10:00Z", "EXPIRED 2026-11-30 ...", or "never expires".
+fn expiry(t: &ssot::store::TokenRecord) -> String {
+    match t.expires_at {
+        None => "never expires".into(),
+        Some(e) if t.is_expired(ssot::store::now()) => format!("EXPIRED {}", minute(e)),
+        Some(e) => format!("expires {}", minute(e)),
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM, so the server can drain and stop cleanly.

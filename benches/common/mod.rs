@@ -352,6 +352,13 @@ impl Server {
             concat!(env!("CARGO_MANIFEST_DIR"), "/protocols"),
         )
         .env("SSOT_DOCUMENTS_DIR", dir.join("documents"))
+        // The benchmark's clients share one address and token, far above any
+        // person's rate: its load is not an attack to refuse.
+        .env("SSOT_RATE_LIMIT_PER_ADDRESS", "0")
+        .env("SSOT_RATE_LIMIT_PER_TOKEN", "0")
+        .env("SSOT_RATE_LIMIT_UPLOADS", "0")
+        .env("SSOT_UPLOAD_QUOTA_FILES", "0")
+        .env("SSOT_UPLOAD_QUOTA_BYTES", "0")
         .env_remove("SSOT_LLM_BASE_URL")
         .current_dir(dir)
         .stdout(Stdio::null());

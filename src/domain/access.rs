@@ -207,6 +207,8 @@ mod tests {
             reason: Some("private reason".into()),
             details: serde_json::json!({ "expert_id": expert }),
             at: OffsetDateTime::UNIX_EPOCH,
+            chain_seq: None,
+            hash: None,
         }
     }
 

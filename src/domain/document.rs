@@ -168,6 +168,55 @@ impl Document {
     }
 }
 
+/// How much one subject (a project, an expert) may store; 0 means no bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UploadQuota {
+    pub files: u32,
+    pub bytes: u64,
+}
+
+/// What a subject stores already.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoredUsage {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// An upload the subject's quota has no room for.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct QuotaExceeded {
+    pub message: String,
+    pub used: StoredUsage,
+    pub quota: UploadQuota,
+}
+
+impl UploadQuota {
+    /// Whether one more file of `adding` bytes fits beside `used`.
+    pub fn check(&self, used: StoredUsage, adding: u64) -> Result<(), QuotaExceeded> {
+        let refuse = |message: String| {
+            Err(QuotaExceeded {
+                message,
+                used,
+                quota: *self,
+            })
+        };
+        if self.files > 0 && used.files >= u64::from(self.files) {
+            return refuse(format!(
+                "this already holds {} documents, the most allowed ({}); ask the agency to remove old ones",
+                used.files, self.files
+            ));
+        }
+        if self.bytes > 0 && used.bytes.saturating_add(adding) > self.bytes {
+            return refuse(format!(
+                "this holds {} bytes of documents; {adding} more would pass the {} allowed",
+                used.bytes, self.bytes
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Parses a list of required document types, refusing duplicates.
 pub fn document_types(field: &str, values: &[String]) -> Result<Vec<DocumentType>, FieldError> {
     if values.len() > 20 {
@@ -187,6 +236,20 @@ pub fn document_types(field: &str, values: &[String]) -> Result<Vec<DocumentType
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quota_bounds_files_and_bytes_and_zero_means_none() {
+        let q = UploadQuota {
+            files: 2,
+            bytes: 100,
+        };
+        let used = |files, bytes| StoredUsage { files, bytes };
+        assert!(q.check(used(1, 50), 50).is_ok());
+        assert!(q.check(used(2, 10), 1).is_err(), "the third file");
+        assert!(q.check(used(1, 50), 51).is_err(), "one byte over");
+        let none = UploadQuota { files: 0, bytes: 0 };
+        assert!(none.check(used(10_000, u64::MAX), u64::MAX).is_ok());
+    }
 
     #[test]
     fn document_type_ids_are_strict() {

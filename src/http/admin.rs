@@ -10,7 +10,7 @@ use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Path, Query};
 use crate::domain::actor::Role;
-use crate::domain::audit::AuditEvent;
+use crate::domain::audit::{AuditEvent, ChainHead};
 use crate::domain::ids::{AuditId, ContactId, OutboxId, ProjectId, TokenId};
 use crate::store::{OutboxEntry, OutboxStatus, TokenRecord};
 
@@ -19,7 +19,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
         .routes(routes!(create_token, list_tokens))
         .routes(routes!(revoke_token))
+        .routes(routes!(rotate_token))
         .routes(routes!(recent_audit))
+        .routes(routes!(audit_head))
         .routes(routes!(list_outbox))
         .routes(routes!(retry_outbox))
 }
@@ -40,6 +42,17 @@ struct NewTokenRequest {
     contact_id: Option<ContactId>,
     #[serde(default)]
     label: Option<String>,
+    /// Days until it expires (0: never); the role's default when absent.
+    #[serde(default)]
+    ttl_days: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RotateRequest {
+    /// Days the new secret lives (0: never); the role's default when absent.
+    #[serde(default)]
+    ttl_days: Option<u32>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -59,12 +72,14 @@ async fn create_token(
     Json(req): Json<NewTokenRequest>,
 ) -> Result<(StatusCode, Json<NewTokenResponse>), ApiError> {
     caller.require_admin()?;
+    let lifetime = state.tokens.lifetime(req.role, req.ttl_days);
     let new = state
         .store
         .create_token(
             req.role,
             req.contact_id,
             req.label.as_deref(),
+            lifetime,
             &caller.actor,
         )
         .await?;
@@ -99,6 +114,44 @@ async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Gives a token a new secret (and lifetime), keeping its id and role; the
+/// old secret stops working at once (admin only).
+#[utoipa::path(post, path = "/tokens/{id}/rotate", tag = "admin", params(("id" = TokenId, Path)),
+    request_body = RotateRequest,
+    responses((status = 200, body = NewTokenResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn rotate_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<TokenId>,
+    body: axum::body::Bytes,
+) -> Result<Json<NewTokenResponse>, ApiError> {
+    caller.require_admin()?;
+    // The body is optional: no body rotates with the role's default lifetime.
+    let req: RotateRequest = if body.is_empty() {
+        RotateRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?
+    };
+    let role = state
+        .store
+        .list_tokens()
+        .await?
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| ApiError::not_found("token", id))?
+        .role;
+    let lifetime = state.tokens.lifetime(role, req.ttl_days);
+    let new = state
+        .store
+        .rotate_token(id, lifetime, &caller.actor)
+        .await?;
+    tracing::info!(token = %id, "token rotated");
+    Ok(Json(NewTokenResponse {
+        token: new.record,
+        secret: new.secret,
+    }))
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct AuditQuery {
@@ -119,6 +172,18 @@ async fn recent_audit(
     caller.require_staff()?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     Ok(Json(state.store.audit_recent(q.before, limit).await?))
+}
+
+/// The newest event of the audit hash chain: its number and hash. Keep a copy
+/// elsewhere to detect later rewriting (`ssot audit verify`) (staff only).
+#[utoipa::path(get, path = "/audit/head", tag = "admin",
+    responses((status = 200, body = ChainHead)), security(("bearer" = [])))]
+async fn audit_head(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ChainHead>, ApiError> {
+    caller.require_staff()?;
+    Ok(Json(state.store.audit_head().await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

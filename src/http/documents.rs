@@ -53,6 +53,9 @@ pub struct DocumentView {
 }
 
 fn multipart_error(e: MultipartError) -> ApiError {
+    if super::error::is_body_timeout(&e) {
+        return super::error::body_timeout();
+    }
     match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -177,6 +180,8 @@ async fn accept(
         return Err(unsupported());
     }
     let (size_bytes, sha256) = (received.size, received.sha256.clone());
+    let used = state.store.upload_usage(subject).await?;
+    state.upload_quota.check(used, size_bytes)?;
     state
         .blobs
         .keep(received)
@@ -190,7 +195,10 @@ async fn accept(
         size_bytes,
         sha256,
     };
-    let (document, created) = state.store.insert_document(new, &caller.actor).await?;
+    let (document, created) = state
+        .store
+        .insert_document(new, state.upload_quota, &caller.actor)
+        .await?;
     tracing::info!(document = %document.id, doc_type = %document.doc_type, size = document.size_bytes, created, "document uploaded");
     let status = if created {
         StatusCode::CREATED
@@ -204,6 +212,13 @@ async fn accept(
             report: None,
         }),
     ))
+}
+
+/// Refuses before the body is read when the subject's quota is full; the
+/// store checks again, with the file's size, as it records it.
+async fn room_for_one_more(state: &AppState, subject: DocumentSubject) -> Result<(), ApiError> {
+    let used = state.store.upload_usage(subject).await?;
+    Ok(state.upload_quota.check(used, 0)?)
 }
 
 fn unsupported() -> ApiError {
@@ -239,11 +254,13 @@ async fn upload_project_document(
             project.state
         )));
     }
+    let subject = DocumentSubject::Project(id);
+    room_for_one_more(&state, subject).await?;
     let upload = receive(&state, multipart?).await?;
     accept(
         &state,
         &caller,
-        DocumentSubject::Project(id),
+        subject,
         &project.required_documents,
         upload,
     )
@@ -269,15 +286,10 @@ async fn upload_expert_document(
         .iter()
         .filter_map(|t| DocumentType::parse("t", t).ok())
         .collect();
+    let subject = DocumentSubject::Expert(id);
+    room_for_one_more(&state, subject).await?;
     let upload = receive(&state, multipart?).await?;
-    accept(
-        &state,
-        &caller,
-        DocumentSubject::Expert(id),
-        &allowed,
-        upload,
-    )
-    .await
+    accept(&state, &caller, subject, &allowed, upload).await
 }
 
 /// The expert's uploaded credentials (the expert, or staff).

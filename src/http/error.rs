@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::domain::document::QuotaExceeded;
 use crate::domain::expert::VettingError;
 use crate::domain::lifecycle::TransitionError;
 use crate::domain::validation::ValidationErrors;
@@ -94,12 +95,77 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// An error known only by its status (from a layer below the handlers).
+    pub fn from_status(status: StatusCode, message: impl Into<String>) -> Self {
+        Self::new(status, code_for(status), message)
+    }
+
+    /// 429 with how long to wait, in seconds (also sent as `Retry-After`).
+    pub fn rate_limited(retry_after_secs: u64, limit: &'static str) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many requests; retry in {retry_after_secs} s"),
+        )
+        .with_details(json!({ "retry_after_secs": retry_after_secs, "limit": limit }))
+    }
+}
+
+/// The stable code of an error that carries only its status.
+fn code_for(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    }
+}
+
+/// Whether a body error was the body timing out (a client that stopped sending).
+pub fn is_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
+/// 408: the client stopped sending its body.
+pub fn body_timeout() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "the request body stopped arriving; send it again",
+    )
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = (self.status == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| self.details.get("retry_after_secs").and_then(Value::as_u64))
+            .flatten();
         let body = json!({ "error": { "code": self.code, "message": self.message, "details": self.details } });
-        (self.status, axum::Json(body)).into_response()
+        let mut res = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        res
     }
 }
 
@@ -160,6 +226,7 @@ impl From<StoreError> for ApiError {
             StoreError::Refused(t) => t.into(),
             StoreError::Vetting(v) => v.into(),
             StoreError::Invalid(v) => v.into(),
+            StoreError::Quota(q) => q.into(),
             StoreError::Database(sqlx::Error::PoolTimedOut) => {
                 tracing::warn!("database pool exhausted");
                 ApiError::new(
@@ -173,6 +240,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<QuotaExceeded> for ApiError {
+    fn from(q: QuotaExceeded) -> Self {
+        ApiError::new(StatusCode::CONFLICT, "quota_exceeded", q.message).with_details(json!({
+            "files": q.used.files, "bytes": q.used.bytes,
+            "max_files": q.quota.files, "max_bytes": q.quota.bytes,
+        }))
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
@@ -181,6 +257,7 @@ impl From<JsonRejection> for ApiError {
                 "unsupported_media_type",
                 "send the body as JSON with `Content-Type: application/json`",
             ),
+            JsonRejection::BytesRejection(b) if is_body_timeout(&b) => body_timeout(),
             JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,

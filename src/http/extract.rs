@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::AppState;
 use super::error::ApiError;
 use crate::domain::actor::{Actor, Role};
-use crate::store::TokenRecord;
+use crate::store::{TokenCheck, TokenRecord};
 
 /// `axum::Json` whose rejections are [`ApiError`]s.
 #[derive(FromRequest)]
@@ -86,11 +86,11 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let secret = bearer(&parts.headers)?;
         let state = AppState::from_ref(state);
-        let token = state
-            .store
-            .authenticate(secret)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        let token = match state.store.authenticate(secret).await? {
+            TokenCheck::Valid(token) => token,
+            TokenCheck::Expired(token) => return Err(expired(&token)),
+            TokenCheck::Unknown => return Err(ApiError::unauthorized("unknown or revoked token")),
+        };
         // Every view of an expert or client is narrowed by their contact; a
         // token without one must not fall through to seeing everything.
         if token.role.needs_contact() && token.contact_id.is_none() {
@@ -102,4 +102,20 @@ where
         tracing::Span::current().record("caller", tracing::field::display(&token.label));
         Ok(Caller { token, actor })
     }
+}
+
+fn expired(token: &TokenRecord) -> ApiError {
+    let when = token
+        .expires_at
+        .map(|e| e.date().to_string())
+        .unwrap_or_default();
+    ApiError::new(
+        axum::http::StatusCode::UNAUTHORIZED,
+        "token_expired",
+        format!(
+            "this token expired on {when}; ask an admin for a new secret (`ssot token rotate {}`)",
+            token.id
+        ),
+    )
+    .with_details(serde_json::json!({ "token_id": token.id, "expired_at": token.expires_at.and_then(|e| e.format(&time::format_description::well_known::Rfc3339).ok()) }))
 }

@@ -10,9 +10,12 @@ mod documents;
 pub mod error;
 mod experts;
 mod extract;
+pub mod hardening;
 mod health;
+pub mod limits;
 mod projects;
 mod records;
+pub mod server;
 mod tasks;
 mod tickets;
 mod views;
@@ -28,7 +31,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::LatencyUnit;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -48,6 +54,8 @@ pub struct AppState {
     pub agent: Agent,
     pub blobs: BlobStore,
     pub upload_max_bytes: u64,
+    pub upload_quota: crate::domain::document::UploadQuota,
+    pub tokens: crate::store::TokenLifetimes,
     pub expiry_warning_days: u32,
     pub connectors: Connectors,
     /// The Obsidian vault's export interval (0: on demand only) and how its
@@ -62,6 +70,16 @@ pub struct HttpLimits {
     pub request_timeout: Duration,
     /// For multipart uploads, which stream for longer.
     pub upload_timeout: Duration,
+    /// A body that sends nothing for this long is answered 408.
+    pub body_idle_timeout: Duration,
+}
+
+/// What guards the API beside the handlers' own checks.
+#[derive(Clone, Debug)]
+pub struct Guards {
+    pub limits: HttpLimits,
+    pub cors: hardening::CorsPolicy,
+    pub rate: limits::RateLimits,
 }
 
 #[derive(OpenApi)]
@@ -101,7 +119,7 @@ impl Modify for BearerAuth {
 
 /// The whole API as one router, with its OpenAPI document served at
 /// `/api/v1/openapi.json`.
-pub fn router(state: AppState, limits: HttpLimits) -> Router {
+pub fn router(state: AppState, guards: Guards) -> Router {
     let api = OpenApiRouter::new()
         .merge(health::router())
         .merge(projects::router())
@@ -119,26 +137,46 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .nest("/api/v1", api)
         .split_for_parts();
     let openapi = Arc::new(openapi);
+    let router = api
+        .route(
+            "/api/v1/openapi.json",
+            get(move || std::future::ready(axum::Json(openapi.clone()))),
+        )
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") });
+    guarded(router, guards).with_state(state)
+}
+
+/// `router` behind every guard the API shares. Layers, outermost first:
+/// request id, trace, security headers, CORS, JSON errors, panics, rate
+/// limits, time limits, body limits.
+pub fn guarded<S: Clone + Send + Sync + 'static>(router: Router<S>, guards: Guards) -> Router<S> {
     let request_id = HeaderName::from_static("x-request-id");
-    api.route(
-        "/api/v1/openapi.json",
-        get(move || std::future::ready(axum::Json(openapi.clone()))),
-    )
-    .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
-    .layer(middleware::from_fn_with_state(limits, time_limit))
-    .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-    .layer(
-        TraceLayer::new_for_http()
-            .make_span_with(make_span)
-            .on_response(
-                DefaultOnResponse::new()
-                    .level(Level::INFO)
-                    .latency_unit(LatencyUnit::Micros),
-            ),
-    )
-    .layer(PropagateRequestIdLayer::new(request_id.clone()))
-    .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-    .with_state(state)
+    let Guards { limits, cors, rate } = guards;
+    let mut router = router
+        .layer(RequestBodyTimeoutLayer::new(limits.body_idle_timeout))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(limits, time_limit))
+        .layer(middleware::from_fn_with_state(rate, limits::rate_limit))
+        .layer(CatchPanicLayer::custom(hardening::panic_response))
+        .layer(middleware::from_fn(hardening::json_errors))
+        .layer(cors.layer())
+        .layer(middleware::from_fn_with_state(cors, hardening::cors_guard));
+    for (name, value) in hardening::security_headers() {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    router
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(make_span)
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(LatencyUnit::Micros),
+                ),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(middleware::from_fn(hardening::bound_request_id))
 }
 
 /// One span per request, keyed by the matched route (not the raw path, so ids
@@ -180,5 +218,52 @@ async fn time_limit(State(limits): State<HttpLimits>, req: Request, next: Next) 
             )
             .into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    fn guards() -> Guards {
+        Guards {
+            limits: HttpLimits {
+                max_body_bytes: 1024,
+                request_timeout: Duration::from_secs(5),
+                upload_timeout: Duration::from_secs(5),
+                body_idle_timeout: Duration::from_secs(5),
+            },
+            cors: hardening::CorsPolicy::default(),
+            rate: limits::RateLimits::new(limits::RateLimitSettings {
+                per_address: 0,
+                per_token: 0,
+                uploads: 0,
+                sign_in_failures: 0,
+                trust_forwarded_for: false,
+            }),
+        }
+    }
+
+    async fn boom() -> &'static str {
+        panic!("the handler broke")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_in_the_error_shape_with_the_headers() {
+        let router: Router = guarded(Router::new().route("/boom", get(boom)), guards());
+        let req = Request::builder().uri("/boom").body(Body::empty()).unwrap();
+        let res = router.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        assert!(res.headers().contains_key("x-request-id"));
+        let body = axum::body::to_bytes(res.into_body(), 4096).await.unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error"]["code"], "internal");
+        assert!(
+            !json.to_string().contains("the handler broke"),
+            "the panic's words stay in the log"
+        );
     }
 }

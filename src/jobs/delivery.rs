@@ -11,9 +11,10 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::connectors::{ConnectorError, Connectors};
+use crate::connectors::{ConnectorError, Connectors, ExportFile};
 use crate::domain::access;
 use crate::domain::actor::Actor;
+use crate::domain::audit::EntityKind;
 use crate::domain::contact::ContactKind;
 use crate::domain::ids::ContactId;
 use crate::domain::lifecycle::Effect;
@@ -368,7 +369,8 @@ impl Delivery {
 
     /// Step 11: the tracker's content becomes a file on the board record.
     async fn export_to_board(&self, key: &str, project: &Project) -> Result<(), ConnectorError> {
-        let files = self.connectors.tracker.export(project).await?;
+        let mut files = self.connectors.tracker.export(project).await?;
+        files.push(self.audit_bundle(project).await?);
         for (i, file) in files.iter().enumerate() {
             // One idempotency key per file, so a retry attaches each once.
             let file_key = format!("{key}/{i}");
@@ -378,5 +380,26 @@ impl Delivery {
                 .await?;
         }
         Ok(())
+    }
+
+    /// The project's audit trail with the chain head at close-out, so the
+    /// record kept outside the hub can later prove the trail unchanged.
+    async fn audit_bundle(&self, project: &Project) -> Result<ExportFile, ConnectorError> {
+        let events = self
+            .store
+            .audit_trail(EntityKind::Project, &project.id.to_string())
+            .await?;
+        let head = self.store.audit_head().await?;
+        let body = serde_json::json!({
+            "project": project.id, "title": project.title, "state": project.state,
+            "audit_chain_head": head, "events": events,
+        });
+        Ok(ExportFile {
+            filename: format!("audit-trail-{}.json", project.id),
+            content_type: "application/json".into(),
+            body: serde_json::to_string_pretty(&body).map_err(|e| {
+                ConnectorError::Permanent(format!("the audit trail could not be written: {e}"))
+            })?,
+        })
     }
 }

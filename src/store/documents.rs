@@ -11,7 +11,9 @@ use super::{Backend, Store, StoreError, experts, projects, tickets};
 use crate::domain::actor::Actor;
 use crate::domain::audit::EntityKind;
 use crate::domain::checks::Subject;
-use crate::domain::document::{Document, DocumentStatus, DocumentSubject, DocumentType};
+use crate::domain::document::{
+    Document, DocumentStatus, DocumentSubject, DocumentType, StoredUsage, UploadQuota,
+};
 use crate::domain::expert::{VettingAction, VettingState};
 use crate::domain::ids::{ContactId, DocumentId, ProjectId};
 use crate::domain::lifecycle::Transition;
@@ -131,6 +133,47 @@ async fn fetch(conn: &mut AnyConnection, id: DocumentId) -> Result<Document, Sto
         .try_into()
 }
 
+async fn usage(
+    conn: &mut AnyConnection,
+    subject: DocumentSubject,
+) -> Result<StoredUsage, StoreError> {
+    let (kind, id) = subject_columns(subject);
+    let (files, bytes): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM documents WHERE subject_kind = $1 AND subject_id = $2",
+    )
+    .bind(kind)
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
+    Ok(StoredUsage {
+        files: u64::try_from(files).unwrap_or_default(),
+        bytes: u64::try_from(bytes).unwrap_or_default(),
+    })
+}
+
+/// Holds the subject's row until commit (PostgreSQL; SQLite has one writer).
+async fn lock_subject(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    subject: DocumentSubject,
+) -> Result<(), StoreError> {
+    if backend == Backend::Sqlite {
+        return Ok(());
+    }
+    let (sql, id) = match subject {
+        DocumentSubject::Project(p) => (
+            "SELECT id FROM projects WHERE id = $1 FOR UPDATE",
+            p.to_string(),
+        ),
+        DocumentSubject::Expert(e) => (
+            "SELECT id FROM contacts WHERE id = $1 FOR UPDATE",
+            e.to_string(),
+        ),
+    };
+    sqlx::query(sql).bind(id).execute(conn).await?;
+    Ok(())
+}
+
 /// The credentials an expert must hold and where each stands.
 async fn set_expert_document(
     conn: &mut AnyConnection,
@@ -186,6 +229,7 @@ impl Store {
     pub async fn insert_document(
         &self,
         new: NewDocument,
+        quota: UploadQuota,
         actor: &Actor,
     ) -> Result<(Document, bool), StoreError> {
         let (kind, subject_id) = subject_columns(new.subject);
@@ -203,6 +247,9 @@ impl Store {
             tx.commit().await?;
             return Ok((doc, false));
         }
+        // Locking the subject makes concurrent uploads count one another.
+        lock_subject(&mut tx, self.backend, new.subject).await?;
+        quota.check(usage(&mut tx, new.subject).await?, new.size_bytes)?;
         let id = DocumentId::new();
         let at = ts(now());
         sqlx::query(
@@ -228,6 +275,12 @@ impl Store {
         tx.commit().await?;
         self.verification_signal.notify_waiters();
         Ok((doc, true))
+    }
+
+    /// What a subject stores already, for the quota.
+    pub async fn upload_usage(&self, subject: DocumentSubject) -> Result<StoredUsage, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        usage(&mut conn, subject).await
     }
 
     pub async fn document(&self, id: DocumentId) -> Result<Document, StoreError> {

@@ -21,6 +21,9 @@ pub enum StoreError {
     /// The change breaks a domain rule only checkable against stored data.
     #[error(transparent)]
     Invalid(#[from] ValidationErrors),
+    /// The subject's upload quota has no room.
+    #[error(transparent)]
+    Quota(#[from] crate::domain::document::QuotaExceeded),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
     #[error("database configuration: {0}")]

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
+pub use audit::ChainReport;
 pub use builtin::{
     Attachment, BoardView, ChecklistItem, Deal, Notification, TrackerMember, TrackerView,
 };
@@ -37,7 +38,7 @@ pub use outbox::Settlement;
 pub use outbox::{LaneStats, OutboxEntry, OutboxStatus};
 pub use projects::{ProjectFilter, ProjectRef, TransitionOutcome};
 pub use tickets::BOARD_INTEGRATION;
-pub use tokens::{NewToken, TokenRecord};
+pub use tokens::{NewToken, TokenCheck, TokenLifetimes, TokenRecord};
 
 /// Which database a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,17 +112,27 @@ impl Store {
         let mut pool = AnyPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout);
-        if backend == Backend::Sqlite {
+        // Each connection gets its own temporary `audit_pending`: the events a
+        // transaction wrote, for sealing at commit (see `audit::seal`).
+        pool = match backend {
             // WAL lets readers run beside the single writer; NORMAL sync is
             // durable in WAL mode except for the last commits on power loss.
-            pool = pool.after_connect(|conn, _| {
+            Backend::Sqlite => pool.after_connect(|conn, _| {
                 Box::pin(async move {
-                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;
+                                  CREATE TEMP TABLE IF NOT EXISTS audit_pending (id TEXT PRIMARY KEY, body TEXT NOT NULL);")
                         .await?;
                     Ok(())
                 })
-            });
-        }
+            }),
+            Backend::Postgres => pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("CREATE TEMP TABLE IF NOT EXISTS audit_pending (id TEXT PRIMARY KEY, body TEXT NOT NULL) ON COMMIT DELETE ROWS")
+                        .await?;
+                    Ok(())
+                })
+            }),
+        };
         let pool = pool
             .connect_with(options)
             .await
@@ -139,6 +150,13 @@ impl Store {
     pub async fn open(url: &str, config: &PoolConfig) -> Result<Self, StoreError> {
         let store = Self::connect(url, config).await?;
         store.migrate().await?;
+        let sealed = store.seal_legacy_events().await?;
+        if sealed > 0 {
+            tracing::info!(
+                events = sealed,
+                "audit events of an older version sealed into the chain"
+            );
+        }
         Ok(store)
     }
 
@@ -193,18 +211,26 @@ impl Store {
             }
             Backend::Postgres => (None, self.pool.begin().await?),
         };
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx {
+            tx,
+            backend: self.backend,
+            _guard: guard,
+        })
     }
 }
 
 /// A write transaction, holding this process's SQLite write lock while open.
 pub(crate) struct WriteTx {
     tx: Transaction<'static, Any>,
+    backend: Backend,
     _guard: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
-    pub async fn commit(self) -> Result<(), StoreError> {
+    /// Seals the audit events written in the transaction into the chain,
+    /// then commits.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        audit::seal(&mut self.tx, self.backend).await?;
         self.tx.commit().await?;
         Ok(())
     }

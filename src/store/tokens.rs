@@ -26,9 +26,64 @@ pub struct TokenRecord {
     pub label: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: time::OffsetDateTime,
+    /// After this the token is refused; `null`: it does not expire.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<time::OffsetDateTime>,
+    /// When it was last used, to the minute.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<time::OffsetDateTime>,
 }
 
+/// How long a new token of each role lives, in days (0: until revoked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenLifetimes {
+    pub admin: u32,
+    pub operator: u32,
+    pub expert: u32,
+    pub client: u32,
+}
+
+impl TokenLifetimes {
+    /// `ttl_days` when given, else the role's default; `None`: no expiry.
+    pub fn lifetime(&self, role: Role, ttl_days: Option<u32>) -> Option<time::Duration> {
+        let days = ttl_days.unwrap_or(match role {
+            Role::Admin => self.admin,
+            Role::Operator => self.operator,
+            Role::Expert => self.expert,
+            Role::Client => self.client,
+        });
+        (days > 0).then(|| time::Duration::days(i64::from(days)))
+    }
+}
+
+/// What a presented secret turned out to be.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TokenCheck {
+    Valid(TokenRecord),
+    /// A real token past its `expires_at`.
+    Expired(TokenRecord),
+    /// Not a token, or a revoked one.
+    Unknown,
+}
+
+impl TokenCheck {
+    pub fn valid(self) -> Option<TokenRecord> {
+        match self {
+            TokenCheck::Valid(t) => Some(t),
+            TokenCheck::Expired(_) | TokenCheck::Unknown => None,
+        }
+    }
+}
+
+/// Last-use times are written at most this often per token, so reading a
+/// token does not become a write on every request.
+const TOUCH_EVERY: time::Duration = time::Duration::minutes(1);
+
 impl TokenRecord {
+    pub fn is_expired(&self, at: time::OffsetDateTime) -> bool {
+        self.expires_at.is_some_and(|e| e <= at)
+    }
+
     /// The actor this token acts as.
     pub fn actor(&self) -> Actor {
         Actor::Person(Person {
@@ -56,6 +111,8 @@ fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+const TOKEN_COLUMNS: &str = "id, role, contact_id, label, created_at, expires_at, last_used_at";
+
 #[derive(FromRow)]
 struct TokenRow {
     id: String,
@@ -63,6 +120,8 @@ struct TokenRow {
     contact_id: Option<String>,
     label: String,
     created_at: String,
+    expires_at: Option<String>,
+    last_used_at: Option<String>,
 }
 
 impl TryFrom<TokenRow> for TokenRecord {
@@ -74,17 +133,21 @@ impl TryFrom<TokenRow> for TokenRecord {
             contact_id: parse_opt_col("api_tokens.contact_id", r.contact_id.as_deref())?,
             label: r.label,
             created_at: parse_ts(&r.created_at)?,
+            expires_at: r.expires_at.as_deref().map(parse_ts).transpose()?,
+            last_used_at: r.last_used_at.as_deref().map(parse_ts).transpose()?,
         })
     }
 }
 
 impl Store {
-    /// Creates a token. Expert and client tokens must name a contact of that kind.
+    /// Creates a token living for `lifetime` (`None`: until revoked). Expert
+    /// and client tokens must name a contact of that kind.
     pub async fn create_token(
         &self,
         role: Role,
         contact: Option<ContactId>,
         label: Option<&str>,
+        lifetime: Option<time::Duration>,
         actor: &Actor,
     ) -> Result<NewToken, StoreError> {
         let mut tx = self.begin_write().await?;
@@ -129,41 +192,106 @@ impl Store {
         }
         .map_err(|e| ValidationErrors(vec![e]))?;
         let secret = generate_secret();
+        let created_at = now();
         let record = TokenRecord {
             id: TokenId::new(),
             role,
             contact_id: contact,
             label,
-            created_at: now(),
+            created_at,
+            expires_at: lifetime.map(|l| created_at + l),
+            last_used_at: None,
         };
-        sqlx::query("INSERT INTO api_tokens (id, role, contact_id, label, token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        sqlx::query("INSERT INTO api_tokens (id, role, contact_id, label, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(record.id.to_string())
             .bind(role.as_str())
             .bind(contact.map(|c| c.to_string()))
             .bind(record.label.clone())
             .bind(hash(&secret))
             .bind(ts(record.created_at))
+            .bind(record.expires_at.map(ts))
             .execute(&mut *tx)
             .await?;
         let entry = AuditEntry::change(EntityKind::Token, record.id, actor, "create")
-            .with_details(serde_json::json!({ "role": role, "contact_id": contact }));
+            .with_details(serde_json::json!({ "role": role, "contact_id": contact, "expires_at": record.expires_at.map(ts) }));
         audit::append(&mut tx, entry, record.created_at).await?;
         tx.commit().await?;
         Ok(NewToken { record, secret })
     }
 
-    /// The live token for `secret`, if any.
-    pub async fn authenticate(&self, secret: &str) -> Result<Option<TokenRecord>, StoreError> {
+    /// What `secret` is: a valid token, an expired one, or nothing. A valid
+    /// token's last use is recorded (at most once a minute, off the request's path).
+    pub async fn authenticate(&self, secret: &str) -> Result<TokenCheck, StoreError> {
         if !secret.starts_with(PREFIX) {
-            return Ok(None);
+            return Ok(TokenCheck::Unknown);
         }
-        let row: Option<TokenRow> = sqlx::query_as(
-            "SELECT id, role, contact_id, label, created_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-        )
+        let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+        )))
         .bind(hash(secret))
         .fetch_optional(&self.pool)
         .await?;
-        row.map(TokenRecord::try_from).transpose()
+        let Some(token) = row.map(TokenRecord::try_from).transpose()? else {
+            return Ok(TokenCheck::Unknown);
+        };
+        let at = now();
+        if token.is_expired(at) {
+            return Ok(TokenCheck::Expired(token));
+        }
+        if token
+            .last_used_at
+            .is_none_or(|last| at - last >= TOUCH_EVERY)
+        {
+            let store = self.clone();
+            let id = token.id;
+            tokio::spawn(async move {
+                if let Err(error) = store.touch_token(id, at).await {
+                    tracing::debug!(token = %id, %error, "last use of a token not recorded");
+                }
+            });
+        }
+        Ok(TokenCheck::Valid(token))
+    }
+
+    async fn touch_token(&self, id: TokenId, at: time::OffsetDateTime) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(ts(at))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// Gives a token a new secret and a new lifetime, keeping its id, role and
+    /// contact; the old secret stops working at once.
+    pub async fn rotate_token(
+        &self,
+        id: TokenId,
+        lifetime: Option<time::Duration>,
+        actor: &Actor,
+    ) -> Result<NewToken, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let secret = generate_secret();
+        let at = now();
+        let expires_at = lifetime.map(|l| at + l);
+        let row: Option<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE api_tokens SET token_hash = $1, expires_at = $2, last_used_at = NULL
+             WHERE id = $3 AND revoked_at IS NULL RETURNING {TOKEN_COLUMNS}"
+        )))
+        .bind(hash(&secret))
+        .bind(expires_at.map(ts))
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let record = row
+            .ok_or_else(|| StoreError::not_found("token", id))?
+            .try_into()?;
+        let entry = AuditEntry::change(EntityKind::Token, id, actor, "rotate")
+            .with_details(serde_json::json!({ "expires_at": expires_at.map(ts) }));
+        audit::append(&mut tx, entry, at).await?;
+        tx.commit().await?;
+        Ok(NewToken { record, secret })
     }
 
     pub async fn revoke_token(&self, id: TokenId, actor: &Actor) -> Result<(), StoreError> {
@@ -189,10 +317,11 @@ impl Store {
         Ok(())
     }
 
+    /// Tokens not revoked, expired ones included (see [`TokenRecord::is_expired`]).
     pub async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        let rows: Vec<TokenRow> = sqlx::query_as(
-            "SELECT id, role, contact_id, label, created_at FROM api_tokens WHERE revoked_at IS NULL ORDER BY id",
-        )
+        let rows: Vec<TokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE revoked_at IS NULL ORDER BY id"
+        )))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter().map(TokenRecord::try_from).collect()

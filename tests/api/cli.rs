@@ -96,7 +96,15 @@ fn tokens_are_created_listed_and_revoked_from_the_command_line() {
     .unwrap();
     assert!(listed.contains("operator") && listed.contains("olga"));
     assert!(!listed.contains(&secret), "the secret is never shown again");
-    let token_id = listed.split_whitespace().next().unwrap().to_owned();
+    let row = listed
+        .lines()
+        .nth(1)
+        .expect("a header, then one row per token");
+    assert!(
+        row.contains("expires") && row.contains("never"),
+        "expiry and last use are shown: {row}"
+    );
+    let token_id = row.split_whitespace().next().unwrap().to_owned();
     assert!(
         ssot()
             .args(["token", "revoke", &token_id, "--database-url", &url])
@@ -391,4 +399,104 @@ fn a_contacts_sheet_imports_whole_or_not_at_all_and_exports_back() {
             .unwrap()
             .starts_with("id,title,state,client_id")
     );
+}
+
+#[test]
+fn a_token_is_rotated_from_the_command_line_and_the_old_secret_stops_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/ssot.db", dir.path().display());
+    let run = |args: &[&str]| {
+        let out = ssot()
+            .args(args)
+            .args(["--database-url", &url])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (old, created) = run(&["token", "create", "--role", "operator", "--ttl-days", "3"]);
+    assert!(created.contains("expires"), "{created}");
+    let (listed, _) = run(&["token", "list"]);
+    let id = listed
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let (new, rotated) = run(&["token", "rotate", &id, "--ttl-days", "0"]);
+    assert!(rotated.contains("never expires"), "{rotated}");
+    assert_ne!(old.trim(), new.trim());
+    let (after, _) = run(&["token", "list"]);
+    assert!(
+        after.contains(&id) && after.contains("never expires"),
+        "{after}"
+    );
+    let missing = ssot()
+        .args([
+            "token",
+            "rotate",
+            "01234567-89ab-7def-8123-456789abcdef",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+}
+
+#[test]
+fn audit_verify_exits_1_and_names_an_edited_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/ssot.db", dir.path().display());
+    for label in ["a", "b", "c"] {
+        let out = ssot()
+            .args([
+                "token",
+                "create",
+                "--role",
+                "operator",
+                "--label",
+                label,
+                "--database-url",
+                &url,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    let verify = || {
+        ssot()
+            .args(["audit", "verify", "--database-url", &url])
+            .output()
+            .unwrap()
+    };
+    let intact = verify();
+    assert!(
+        intact.status.success(),
+        "{}",
+        String::from_utf8_lossy(&intact.stderr)
+    );
+    assert!(String::from_utf8_lossy(&intact.stdout).contains("3 events"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("UPDATE audit_events SET actor_label = 'someone else' WHERE chain_seq = 2")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    });
+    let broken = verify();
+    assert_eq!(broken.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&broken.stderr);
+    assert!(err.contains("(#2) was edited"), "{err}");
 }

@@ -171,7 +171,7 @@ on_both_backends! {
         settle(&app).await;
         let board = app.get(&app.operator, &format!("/projects/{pid}/board")).await.expect(200);
         let files: Vec<&str> = board["attachments"].as_array().unwrap().iter().map(|a| a["filename"].as_str().unwrap()).collect();
-        assert_eq!(files, [format!("jira-export-{key}.csv"), format!("jira-export-{key}.xml")]);
+        assert_eq!(files, [format!("jira-export-{key}.csv"), format!("jira-export-{key}.xml"), format!("audit-trail-{pid}.json")]);
         let pages = fake.requests().iter().filter(|r| r.path.ends_with("/search/jql") && r.body.contains("nextPageToken")).count();
         assert!(pages >= 1, "the export followed the page tokens");
         let csv_id = board["attachments"][0]["id"].as_str().unwrap();
@@ -584,8 +584,14 @@ on_both_backends! {
         assert_eq!(card["listName"], "Archived");
         assert!(card["desc"].as_str().unwrap().contains("realised"), "{}", card["desc"]);
         let attachments = card["attachments"].as_array().unwrap();
-        assert_eq!(attachments.len(), 1, "the built-in tracker's export, once: {attachments:?}");
+        assert_eq!(attachments.len(), 2, "the built-in tracker's export and the audit trail, once: {attachments:?}");
         assert!(attachments[0]["name"].as_str().unwrap().starts_with("tracker-export-"));
+        // The close-out bundle carries the audit chain's head at archive.
+        let trail: Value = serde_json::from_str(attachments[1]["text"].as_str().unwrap()).unwrap();
+        assert_eq!(attachments[1]["name"], format!("audit-trail-{pid}.json"));
+        assert!(trail["audit_chain_head"]["hash"].as_str().is_some_and(|h| h.len() == 64), "{trail}");
+        let actions: Vec<&str> = trail["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert!(actions.contains(&"create") && actions.contains(&"archive"), "{actions:?}");
         assert!(attachments[0]["text"].as_str().unwrap().contains("Deliver: Invoice automation"));
         let names: Vec<String> = fake.lists(&board).into_iter().map(|(_, n)| n).collect();
         for list in ["Accepted", "Credentialing", "Active", "Completed", "Archived"] {
@@ -1121,9 +1127,11 @@ async fn the_demo_runs_through_all_eleven_steps_on_the_fakes() {
         files,
         [
             format!("jira-export-{key}.csv"),
-            format!("jira-export-{key}.xml")
+            format!("jira-export-{key}.xml"),
+            files[2].to_owned()
         ]
     );
+    assert!(files[2].starts_with("audit-trail-"), "{files:?}");
     let csv = card["attachments"][0]["text"].as_str().unwrap();
     assert!(
         csv.starts_with("Issue key,Summary,Status") && csv.contains("Deliver: Invoice automation"),

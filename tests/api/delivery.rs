@@ -240,7 +240,7 @@ impl Drop for Killed {
 on_both_backends! {
     async fn two_serve_processes_drain_one_outbox_each_entry_exactly_once(db) {
         let store = ssot::store::Store::open(&db.url, &Default::default()).await.unwrap();
-        let op = store.create_token(ssot::domain::actor::Role::Operator, None, None, &crate::helpers::admin_actor()).await.unwrap().secret;
+        let op = store.create_token(ssot::domain::actor::Role::Operator, None, None, None, &crate::helpers::admin_actor()).await.unwrap().secret;
         let dir = tempfile::tempdir().unwrap();
         let (a, base_a) = serve_process(&db.url, dir.path());
         let (b, base_b) = serve_process(&db.url, dir.path());

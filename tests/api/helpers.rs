@@ -214,12 +214,12 @@ pub async fn spawn_app_at(
         let _ = stopped.await;
     }));
     let admin = store
-        .create_token(Role::Admin, None, Some("test admin"), &admin_actor())
+        .create_token(Role::Admin, None, Some("test admin"), None, &admin_actor())
         .await
         .unwrap()
         .secret;
     let operator = store
-        .create_token(Role::Operator, None, Some("olga"), &admin_actor())
+        .create_token(Role::Operator, None, Some("olga"), None, &admin_actor())
         .await
         .unwrap()
         .secret;
@@ -397,6 +397,22 @@ impl TestApp {
         self.post(&self.operator, &format!("/reviews/{doc_id}/decision"), body)
             .await
             .expect(200)
+    }
+
+    /// The database URL, for tests that reach past the hub (tampering).
+    pub fn db_url(&self) -> &str {
+        &self._db.url
+    }
+
+    /// Runs raw SQL on the hub's database, as someone with database access would.
+    pub async fn raw_sql(&self, sql: &str) {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(self.db_url()).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
     }
 
     /// Leftover temporary upload files (there should be none).

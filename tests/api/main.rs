@@ -8,6 +8,7 @@ mod pdfs;
 mod vendors;
 
 mod agent;
+mod audit_chain;
 mod auth;
 mod bad_input;
 mod cli;
@@ -20,4 +21,6 @@ mod helpdesk_and_tasks;
 mod lifecycle_http;
 mod orchestration;
 mod real_llm;
+mod security_http;
 mod store_story;
+mod tokens;

@@ -187,7 +187,7 @@ on_both_backends! {
         let tracker = store.tracker_view(id).await.unwrap().unwrap();
         assert!(tracker.deleted_at.is_some() && tracker.members.is_empty());
         let board = store.board_view(id).await.unwrap().unwrap();
-        assert_eq!((board.list.as_str(), board.attachments.len()), ("archived", 1));
+        assert_eq!((board.list.as_str(), board.attachments.len()), ("archived", 2), "the tracker export and the audit trail");
         assert_eq!(store.deal(id).await.unwrap().unwrap().stage, "archived");
     }
 }
@@ -293,13 +293,13 @@ on_both_backends! {
         let dup = NewContact::parse(ContactKind::Client, &ContactInput { full_name: "X".into(), email: "DUP@example.pl".into(), ..Default::default() }).unwrap();
         assert!(matches!(store.create_contact(&dup, &op).await, Err(StoreError::Duplicate(_))));
 
-        let token = store.create_token(Role::Client, Some(client_id), None, &op).await.unwrap();
-        let found = store.authenticate(&token.secret).await.unwrap().unwrap();
+        let token = store.create_token(Role::Client, Some(client_id), None, None, &op).await.unwrap();
+        let found = store.authenticate(&token.secret).await.unwrap().valid().unwrap();
         assert_eq!((found.role, found.contact_id, found.label.as_str()), (Role::Client, Some(client_id), "Anna Kowalska"));
-        assert!(store.authenticate("ssot_not-a-real-token").await.unwrap().is_none());
+        assert!(store.authenticate("ssot_not-a-real-token").await.unwrap().valid().is_none());
         store.revoke_token(found.id, &op).await.unwrap();
-        assert!(store.authenticate(&token.secret).await.unwrap().is_none());
-        let wrong = store.create_token(Role::Expert, Some(client_id), None, &op).await;
+        assert!(store.authenticate(&token.secret).await.unwrap().valid().is_none());
+        let wrong = store.create_token(Role::Expert, Some(client_id), None, None, &op).await;
         assert!(matches!(wrong, Err(StoreError::Invalid(_))), "an expert token cannot speak for a client");
 
         let project = store.create_project(new_project(client_id, &[]), &op).await.unwrap().id;
