@@ -70,7 +70,7 @@ impl BlobStore {
     /// process left behind.
     pub fn open(dir: &Path) -> io::Result<Self> {
         let tmp = dir.join("tmp");
-        std::fs::create_dir_all(&tmp)?;
+        crate::private_files::create_dir_all(&tmp)?;
         let now = SystemTime::now();
         for entry in std::fs::read_dir(&tmp)?.flatten() {
             let stale = entry
@@ -96,7 +96,7 @@ impl BlobStore {
             .dir
             .join("tmp")
             .join(uuid::Uuid::now_v7().simple().to_string());
-        let file = tokio::fs::File::create(&path).await?;
+        let file = crate::private_files::new_file_options().open(&path).await?;
         Ok(Incoming {
             file,
             temp: TempFile(Some(path)),
@@ -111,7 +111,13 @@ impl BlobStore {
     pub async fn keep(&self, mut received: Received) -> io::Result<PathBuf> {
         let target = self.path(&received.sha256);
         if !tokio::fs::try_exists(&target).await? {
-            tokio::fs::create_dir_all(target.parent().expect("blob paths have a parent")).await?;
+            let parent = target
+                .parent()
+                .expect("blob paths have a parent")
+                .to_owned();
+            tokio::task::spawn_blocking(move || crate::private_files::create_dir_all(&parent))
+                .await
+                .map_err(io::Error::other)??;
             tokio::fs::rename(received.temp.path(), &target).await?;
             received.temp.0 = None;
         }
@@ -226,6 +232,22 @@ mod tests {
             !c.finish().await.unwrap().is_text,
             "a cut last character is not"
         );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn stored_files_and_their_folders_are_private_to_the_server() {
+        use crate::private_files::mode;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("documents");
+        let blobs = BlobStore::open(&root).unwrap();
+        let mut a = blobs.receive().await.unwrap();
+        a.write(b"%PDF-1.7 private").await.unwrap();
+        let kept = blobs.keep(a.finish().await.unwrap()).await.unwrap();
+        assert_eq!(mode(&kept).unwrap(), 0o600);
+        assert_eq!(mode(kept.parent().unwrap()).unwrap(), 0o700);
+        assert_eq!(mode(&root.join("tmp")).unwrap(), 0o700);
+        assert_eq!(mode(&root).unwrap(), 0o700);
     }
 
     #[test]

@@ -534,7 +534,7 @@ pub fn resolve_database_url(url: &str) -> Result<String, ConfigError> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     if url == DEFAULT_DATABASE_URL {
-        std::fs::create_dir_all(dir)
+        crate::private_files::create_dir_all(dir)
             .map_err(|e| ConfigError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
     } else if !dir.is_dir() {
         return Err(ConfigError::Invalid(format!(

@@ -229,18 +229,27 @@ async fn expert(
     Ok(id)
 }
 
-/// Runs the demo and returns its transcript (also printed as it goes).
+/// Runs the demo with the vault in `./protocols` and returns its transcript
+/// (also printed as it goes).
 pub async fn run() -> Result<String, Box<dyn std::error::Error>> {
-    run_with(ConnectorSettings::default()).await
+    run_with(
+        ConnectorSettings::default(),
+        &Settings::default().protocols_dir,
+    )
+    .await
 }
 
 /// The demo against the tools `connectors` configures (Jira, HubSpot, Trello),
 /// built-in equivalents for the rest: their records show each step too.
-pub async fn run_with(connectors: ConnectorSettings) -> Result<String, Box<dyn std::error::Error>> {
+pub async fn run_with(
+    connectors: ConnectorSettings,
+    protocols_dir: &std::path::Path,
+) -> Result<String, Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let settings = Settings {
         database_url: format!("sqlite://{}/demo.db?mode=rwc", dir.path().display()),
         documents_dir: dir.path().join("documents"),
+        protocols_dir: protocols_dir.to_owned(),
         connectors,
         ..Settings::default()
     };

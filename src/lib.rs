@@ -12,7 +12,9 @@ pub mod connectors;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod init_cmd;
 pub mod jobs;
+pub mod private_files;
 pub mod sheets;
 pub mod sheets_cmd;
 pub mod store;
@@ -48,6 +50,8 @@ pub enum StartError {
     Config(#[from] config::ConfigError),
     #[error("{0}")]
     Files(String),
+    #[error("{0}")]
+    Protocols(String),
 }
 
 /// A hub ready to serve: configuration checked, database open and migrated,
@@ -79,6 +83,7 @@ impl App {
         })?;
         let agent =
             verify_cmd::agent(&settings, &settings.protocols_dir).map_err(StartError::Files)?;
+        require_protocols(&settings.protocols_dir, &agent)?;
         let connectors = Connectors::from_settings(
             &store,
             &settings.connectors,
@@ -234,6 +239,30 @@ impl App {
         tracing::info!("stopped");
         served
     }
+}
+
+/// Refuses to start a hub whose agent would check nothing: the protocol
+/// folder missing, or holding no protocol.
+fn require_protocols(dir: &std::path::Path, agent: &Agent) -> Result<(), StartError> {
+    let fix = "pass --protocols DIR, set SSOT_PROTOCOLS_DIR (or protocols_dir in ssot.toml), \
+               or run `ssot init DIR` to write the default vault and a commented ssot.toml there";
+    if !dir.is_dir() {
+        return Err(StartError::Protocols(format!(
+            "the protocols folder {} does not exist, so the agent could check no document; {fix}",
+            std::path::absolute(dir)
+                .unwrap_or_else(|_| dir.to_owned())
+                .display()
+        )));
+    }
+    let vault = agent.protocols().current();
+    if vault.set.protocols.is_empty() {
+        return Err(StartError::Protocols(format!(
+            "the protocols folder {} holds no protocol ({} broken), so the agent could check no document; {fix}",
+            dir.display(),
+            vault.errors().len()
+        )));
+    }
+    Ok(())
 }
 
 /// Registers the hub's Trello webhook once the server answers (Trello checks

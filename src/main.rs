@@ -44,6 +44,14 @@ enum Command {
         /// Address to listen on [default: 127.0.0.1:8080, env: SSOT_BIND]
         #[arg(long, value_name = "ADDR")]
         bind: Option<SocketAddr>,
+        /// The protocol vault [default: ./protocols, env: SSOT_PROTOCOLS_DIR]
+        #[arg(long, value_name = "DIR")]
+        protocols: Option<PathBuf>,
+    },
+    /// Write the default protocol vault and a commented ssot.toml into DIR, to start a hub there
+    Init {
+        /// The folder (created if missing); existing files are never overwritten
+        dir: PathBuf,
     },
     /// Apply pending database migrations and exit
     Migrate,
@@ -53,6 +61,9 @@ enum Command {
         /// built-in ones: the demo's records appear there
         #[arg(long)]
         with_connectors: bool,
+        /// The protocol vault [default: ./protocols, env: SSOT_PROTOCOLS_DIR]
+        #[arg(long, value_name = "DIR")]
+        protocols: Option<PathBuf>,
     },
     /// Check and index the protocol vault (running servers re-index by themselves when a note changes)
     Protocols {
@@ -210,14 +221,29 @@ fn load_settings(cli: &Cli) -> Result<Settings, String> {
     if let Some(url) = &cli.database_url {
         settings.database_url = url.clone();
     }
-    if let Command::Serve { bind: Some(bind) } = &cli.command {
-        settings.bind = *bind;
+    match &cli.command {
+        Command::Serve { bind, protocols } => {
+            if let Some(bind) = bind {
+                settings.bind = *bind;
+            }
+            if let Some(dir) = protocols {
+                settings.protocols_dir = dir.clone();
+            }
+        }
+        Command::Demo {
+            protocols: Some(dir),
+            ..
+        } => settings.protocols_dir = dir.clone(),
+        _ => {}
     }
     let settings = settings.validate().map_err(|e| e.to_string())?;
     // The demo brings its own temporary database; verify and protocols need none.
     if matches!(
         cli.command,
-        Command::Demo { .. } | Command::Verify { .. } | Command::Protocols { .. }
+        Command::Demo { .. }
+            | Command::Verify { .. }
+            | Command::Protocols { .. }
+            | Command::Init { .. }
     ) {
         return Ok(settings);
     }
@@ -316,7 +342,13 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             let store = open_store(&settings).await?;
             let written = match &output {
                 Some(path) => {
-                    let file = std::fs::File::create(path)
+                    // Personal data: readable by this user only.
+                    let _ = std::fs::remove_file(path);
+                    ssot::private_files::create_file(path)
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                    let file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(path)
                         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                     export(&store, &what, file).await
                 }
@@ -329,13 +361,25 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Demo { with_connectors } => {
+        Command::Init { dir } => {
+            let written = ssot::init_cmd::init(&dir)?;
+            println!(
+                "wrote {} files to {}; start the hub there with `cd {} && ssot serve`",
+                written.len(),
+                dir.display(),
+                dir.display()
+            );
+            Ok(())
+        }
+        Command::Demo {
+            with_connectors, ..
+        } => {
             let connectors = if with_connectors {
                 settings.connectors.clone()
             } else {
                 Default::default()
             };
-            ssot::demo::run_with(connectors)
+            ssot::demo::run_with(connectors, &settings.protocols_dir)
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string())

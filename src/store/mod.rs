@@ -108,6 +108,9 @@ impl Store {
     pub async fn connect(url: &str, config: &PoolConfig) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
+        if backend == Backend::Sqlite {
+            create_private_sqlite_file(url)?;
+        }
         let options: AnyConnectOptions = url.parse().map_err(StoreError::Database)?;
         let mut pool = AnyPoolOptions::new()
             .max_connections(config.max_connections)
@@ -247,6 +250,23 @@ impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }
+}
+
+/// Creates a SQLite database file that does not exist yet with mode 0600,
+/// when the URL allows creating it; SQLite gives its journals the same mode.
+fn create_private_sqlite_file(url: &str) -> Result<(), StoreError> {
+    use std::str::FromStr;
+    if !url.contains("mode=rwc") {
+        return Ok(());
+    }
+    let options =
+        sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(StoreError::Database)?;
+    let path = options.get_filename();
+    if path.as_os_str().is_empty() || path.exists() || path.to_str() == Some(":memory:") {
+        return Ok(());
+    }
+    crate::private_files::create_file(path)
+        .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", path.display())))
 }
 
 /// Hides the password in a database URL for messages and logs.

@@ -174,9 +174,9 @@ fn serve_answers_health_with_no_configuration() {
     });
     let _ = child.kill();
     let _ = child.wait();
-    assert!(
-        body.contains("\"status\":\"ok\"") && body.contains("sqlite"),
-        "{body}"
+    assert_eq!(
+        body, r#"{"status":"up"}"#,
+        "without a token, health tells only that the server is up"
     );
     assert!(
         dir.path().join("data/ssot.db").exists(),
@@ -187,6 +187,28 @@ fn serve_answers_health_with_no_configuration() {
 #[test]
 fn the_demo_runs_one_project_through_all_eleven_steps() {
     let dir = tempfile::tempdir().unwrap();
+    // Outside the repository there is no vault until `ssot init` writes one.
+    let refused = ssot().arg("demo").current_dir(dir.path()).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("protocols") && why.contains("does not exist") && why.contains("ssot init"),
+        "{why}"
+    );
+    let init = ssot()
+        .args(["init", "."])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    assert!(
+        dir.path().join("ssot.toml").is_file()
+            && dir.path().join("protocols/client/nda.md").is_file()
+    );
     let out = ssot().arg("demo").current_dir(dir.path()).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -213,6 +235,12 @@ fn the_demo_runs_one_project_through_all_eleven_steps() {
         !dir.path().join("data").exists(),
         "the demo leaves no database behind"
     );
+    let again = ssot()
+        .args(["init", "."])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1), "init never overwrites");
 }
 
 #[test]
@@ -499,4 +527,31 @@ fn audit_verify_exits_1_and_names_an_edited_event() {
     assert_eq!(broken.status.code(), Some(1));
     let err = String::from_utf8_lossy(&broken.stderr);
     assert!(err.contains("(#2) was edited"), "{err}");
+}
+
+#[test]
+fn serve_refuses_to_start_without_protocols_and_names_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty-vault");
+    std::fs::create_dir(&empty).unwrap();
+    for (args, expect) in [
+        (vec!["serve", "--bind", "127.0.0.1:0"], "does not exist"),
+        (
+            vec![
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--protocols",
+                "empty-vault",
+            ],
+            "holds no protocol",
+        ),
+    ] {
+        let out = ssot().args(&args).current_dir(dir.path()).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        for part in [expect, "--protocols", "SSOT_PROTOCOLS_DIR", "ssot init"] {
+            assert!(err.contains(part), "`{part}` missing: {err}");
+        }
+    }
 }

@@ -1051,7 +1051,7 @@ async fn the_demo_runs_through_all_eleven_steps_on_the_fakes() {
         }),
         ..Default::default()
     };
-    let transcript = ssot::demo::run_with(connectors)
+    let transcript = ssot::demo::run_with(connectors, std::path::Path::new("./protocols"))
         .await
         .expect("the demo completes");
     assert!(

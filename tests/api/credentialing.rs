@@ -330,10 +330,10 @@ on_both_backends! {
         let up = app.upload(&anna_t, &format!("/projects/{pid}/documents"), "insurance_certificate", "scan.png", scan()).await.expect(201);
         let doc_id = up["document"]["id"].as_str().unwrap().to_owned();
         let health = app.get(&app.operator, "/health").await.expect(200);
-        assert_eq!(health["documents"], json!({ "queued": 1, "review": 0 }));
+        assert_eq!(health["details"]["documents"], json!({ "queued": 1, "review": 0 }));
         app.verify_all().await;
         let health = app.get(&app.operator, "/health").await.expect(200);
-        assert_eq!(health["documents"], json!({ "queued": 0, "review": 1 }));
+        assert_eq!(health["details"]["documents"], json!({ "queued": 0, "review": 1 }));
         let queued = app.get(&app.operator, &format!("/documents/{doc_id}")).await.expect(200);
         assert!(queued["report"]["reasons"][0].as_str().unwrap().contains("no text layer"));
 

@@ -17,6 +17,7 @@ mod connectors;
 mod credentialing;
 mod delivery;
 mod extraction;
+mod health_and_files;
 mod helpdesk_and_tasks;
 mod lifecycle_http;
 mod orchestration;
