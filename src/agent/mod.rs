@@ -223,6 +223,7 @@ impl Agent {
             pages: pages.len() as u32,
             chars: pages.iter().map(|p| p.chars().count() as u64).sum(),
             expires_on: a.expires_on,
+            checked_fields: Some(protocol.checked_fields()),
         };
         Verified { report, pages }
     }
@@ -485,6 +486,8 @@ fn bare_report(doc_type: &DocumentType, protocol: Option<&Protocol>, flags: Vec<
         pages: 0,
         chars: 0,
         expires_on: None,
+        // A person reviewing it compares it with the record the protocol names.
+        checked_fields: protocol.map(Protocol::checked_fields),
     }
 }
 

@@ -62,34 +62,47 @@ pub fn helpdesk_open(state: ProjectState) -> bool {
     state != ProjectState::Archived
 }
 
-/// What a client or expert may see of a project's audit event. Staff see all.
-/// Others see every step without the details meant for staff; an expert does
-/// not see offers made to or declined by other experts, and a client does not
-/// see those experts' reasons.
-pub fn visible_audit(actor: &Actor, mut event: AuditEvent) -> Option<AuditEvent> {
+/// What a caller may see of a project's audit trail (oldest first). Staff
+/// see everything. A client sees every step of their project without the
+/// details meant for staff and without the reasons of experts' offers and
+/// declines. An expert sees only their own steps: the offer made to them,
+/// what they did, and the project's state changes from that offer on (why
+/// their access came or went); nothing from before it, no other expert's
+/// offer, and no document or value events.
+pub fn visible_audit(actor: &Actor, trail: Vec<AuditEvent>) -> Vec<AuditEvent> {
     if actor.is_staff() || actor.is_system() {
-        return Some(event);
+        return trail;
     }
     let me = actor.contact();
-    let about_offer = matches!(
-        event.action.as_str(),
-        "offer" | "decline" | "withdraw_offer"
-    );
-    let concerned = event
-        .details
-        .get("expert_id")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned);
-    let mine =
-        me.is_some() && (event.actor_contact == me || concerned == me.map(|m| m.to_string()));
-    if about_offer && !mine {
-        if actor.role() == Some(Role::Expert) {
-            return None;
+    let concerns_me = |e: &AuditEvent| {
+        me.is_some()
+            && (e.actor_contact == me
+                || e.details.get("expert_id").and_then(|v| v.as_str())
+                    == me.map(|m| m.to_string()).as_deref())
+    };
+    let is_expert = actor.role() == Some(Role::Expert);
+    let mut theirs_from_here = false;
+    let mut out = Vec::new();
+    for mut event in trail {
+        let mine = concerns_me(&event);
+        let about_offer = matches!(
+            event.action.as_str(),
+            "offer" | "decline" | "withdraw_offer"
+        );
+        if is_expert {
+            theirs_from_here |= mine;
+            let state_change = event.to_state.is_some();
+            let shown = mine || (theirs_from_here && state_change && !about_offer);
+            if !shown {
+                continue;
+            }
+        } else if about_offer && !mine {
+            event.reason = None;
         }
-        event.reason = None;
+        event.details = serde_json::Value::Object(Default::default());
+        out.push(event);
     }
-    event.details = serde_json::Value::Object(Default::default());
-    Some(event)
+    out
 }
 
 /// Staff see every contact; people see their own record.
@@ -212,32 +225,62 @@ mod tests {
         }
     }
 
+    fn step(
+        action: &str,
+        actor: Option<ContactId>,
+        expert: Option<ContactId>,
+        to: Option<&str>,
+    ) -> AuditEvent {
+        AuditEvent {
+            action: action.into(),
+            actor_contact: actor,
+            to_state: to.map(str::to_owned),
+            details: serde_json::json!({ "expert_id": expert }),
+            ..event(action, actor, expert)
+        }
+    }
+
+    fn actions(trail: &[AuditEvent]) -> Vec<&str> {
+        trail.iter().map(|e| e.action.as_str()).collect()
+    }
+
     #[test]
-    fn people_see_their_projects_trail_but_not_other_experts_offers() {
+    fn an_expert_sees_only_their_own_steps_of_a_projects_trail() {
         let (me, other, client) = (ContactId::new(), ContactId::new(), ContactId::new());
+        let trail = vec![
+            step("create", None, None, Some("intake")),
+            step("start_matching", None, None, Some("matching")),
+            step("offer", None, Some(other), Some("offered")),
+            step("decline", Some(other), Some(other), Some("matching")),
+            step("offer", None, Some(me), Some("offered")),
+            step("accept", Some(me), Some(me), Some("accepted")),
+            step("approve_document", Some(client), None, None),
+            step("activate", None, None, Some("active")),
+            step("block", None, None, Some("blocked")),
+        ];
         let e = who(Role::Expert, Some(me));
-        assert!(visible_audit(&e, event("decline", Some(other), Some(other))).is_none());
-        assert!(visible_audit(&e, event("offer", None, Some(other))).is_none());
-        let mine = visible_audit(&e, event("decline", Some(me), Some(me))).unwrap();
-        assert_eq!(
-            (mine.reason.as_deref(), mine.details),
-            (Some("private reason"), serde_json::json!({}))
-        );
-        let c = who(Role::Client, Some(client));
-        let seen = visible_audit(&c, event("decline", Some(other), Some(other))).unwrap();
-        assert_eq!(
-            seen.reason, None,
-            "a client does not read an expert's reasons"
-        );
+        let seen = visible_audit(&e, trail.clone());
+        assert_eq!(actions(&seen), ["offer", "accept", "activate", "block"]);
         assert!(
-            visible_audit(&c, event("block", None, Some(other)))
-                .unwrap()
-                .reason
-                .is_some()
+            seen.iter().all(|e| e.details == serde_json::json!({})),
+            "details are for staff"
         );
+        assert_eq!(
+            seen[3].reason.as_deref(),
+            Some("private reason"),
+            "why access went"
+        );
+
+        let c = who(Role::Client, Some(client));
+        let clients = visible_audit(&c, trail.clone());
+        assert_eq!(clients.len(), trail.len(), "a client sees every step");
+        assert_eq!(
+            clients[3].reason, None,
+            "but not another expert's reason to decline"
+        );
+        assert!(clients[8].reason.is_some());
         let op = who(Role::Operator, None);
-        let full = visible_audit(&op, event("decline", Some(other), Some(other))).unwrap();
-        assert_eq!(full.details["expert_id"], serde_json::json!(other));
+        assert_eq!(visible_audit(&op, trail.clone()), trail);
     }
 
     #[test]

@@ -96,6 +96,11 @@ typed_id!(
     NotificationId
 );
 
+typed_id!(
+    /// A person's request to change their identity fields.
+    ChangeRequestId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

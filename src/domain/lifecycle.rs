@@ -368,6 +368,13 @@ pub enum Effect {
     TrackerGrantAccess { expert: ContactId },
     /// Steps 10-11: the expert stops being a member.
     TrackerRevokeAccess { expert: ContactId },
+    /// The expert's e-mail or Atlassian account changed: the account access
+    /// was granted to before (found from these old values) stops being a member.
+    TrackerRevokeFormerAccount {
+        expert: ContactId,
+        email: String,
+        atlassian_account_id: Option<String>,
+    },
     /// Step 11: export the tracker project and attach it to the board record.
     TrackerExportToBoard,
     /// Step 11: delete the tracker project, after the export is stored.
@@ -408,6 +415,7 @@ impl Effect {
             Effect::TrackerMoveTask { .. } => "tracker_move_task",
             Effect::TrackerGrantAccess { .. } => "tracker_grant_access",
             Effect::TrackerRevokeAccess { .. } => "tracker_revoke_access",
+            Effect::TrackerRevokeFormerAccount { .. } => "tracker_revoke_former_account",
             Effect::TrackerExportToBoard => "tracker_export_to_board",
             Effect::TrackerDeleteProject => "tracker_delete_project",
             Effect::BoardCreateRecord => "board_create_record",
@@ -433,6 +441,7 @@ impl Effect {
             | Effect::TrackerMoveTask { .. }
             | Effect::TrackerGrantAccess { .. }
             | Effect::TrackerRevokeAccess { .. }
+            | Effect::TrackerRevokeFormerAccount { .. }
             | Effect::TrackerExportToBoard
             | Effect::TrackerDeleteProject => Lane::Tracker,
             Effect::BoardCreateRecord

@@ -9,6 +9,7 @@ pub mod contact;
 pub mod dates;
 pub mod document;
 pub mod expert;
+pub mod identity;
 pub mod ids;
 pub mod intake;
 pub mod lifecycle;

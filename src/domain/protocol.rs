@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::checks::{Check, CompiledCheck};
+use super::checks::{Check, CompiledCheck, RecordField};
 use super::document::DocumentType;
 
 /// Whose record a document is compared with.
@@ -53,6 +53,21 @@ pub struct Protocol {
     pub links: Vec<String>,
     /// The file it came from, for messages.
     pub file: String,
+}
+
+impl Protocol {
+    /// The record fields its rules compare documents with.
+    pub fn checked_fields(&self) -> Vec<RecordField> {
+        let mut fields = Vec::new();
+        for r in &self.requirements {
+            if let Some(Check::MatchesRecord { field }) = &r.check
+                && !fields.contains(field)
+            {
+                fields.push(*field);
+            }
+        }
+        fields
+    }
 }
 
 /// A protocol file that could not be used, and why.

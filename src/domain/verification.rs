@@ -116,6 +116,11 @@ pub struct Report {
     #[serde(with = "super::dates::iso_date::option", default)]
     #[schema(value_type = Option<String>, format = Date)]
     pub expires_on: Option<Date>,
+    /// The record fields the protocol's rules compare the document with; an
+    /// approval rests on them, so changing one re-opens it. `null` when not
+    /// known (no protocol applied, or a report of an older version).
+    #[serde(default)]
+    pub checked_fields: Option<Vec<super::checks::RecordField>>,
 }
 
 /// One requirement as the model answered it, before grounding.

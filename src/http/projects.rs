@@ -215,7 +215,9 @@ async fn record_outcome(
     Ok(Json(ProjectView::new(project, &caller.actor)))
 }
 
-/// Every change to the project, oldest first: who, when, from which state to which, and why.
+/// Every change to the project, oldest first: who, when, from which state to
+/// which, and why. Clients see every step without staff details; experts only
+/// their own steps (their offer, what they did, state changes from then on).
 #[utoipa::path(get, path = "/projects/{id}/audit", tag = "projects", params(("id" = ProjectId, Path)),
     responses((status = 200, body = Vec<AuditEvent>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 async fn project_audit(
@@ -228,10 +230,5 @@ async fn project_audit(
         .store
         .audit_trail(EntityKind::Project, &id.to_string())
         .await?;
-    Ok(Json(
-        trail
-            .into_iter()
-            .filter_map(|e| access::visible_audit(&caller.actor, e))
-            .collect(),
-    ))
+    Ok(Json(access::visible_audit(&caller.actor, trail)))
 }

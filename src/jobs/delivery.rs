@@ -15,7 +15,7 @@ use crate::connectors::{ConnectorError, Connectors, ExportFile};
 use crate::domain::access;
 use crate::domain::actor::Actor;
 use crate::domain::audit::EntityKind;
-use crate::domain::contact::ContactKind;
+use crate::domain::contact::{ContactKind, Email};
 use crate::domain::ids::ContactId;
 use crate::domain::lifecycle::Effect;
 use crate::domain::project::Project;
@@ -264,6 +264,17 @@ impl Delivery {
                 }
                 let expert = self.store.contact(expert).await?;
                 c.tracker.set_access(key, &project, &expert, grant).await?;
+            }
+            Effect::TrackerRevokeFormerAccount {
+                expert,
+                email,
+                atlassian_account_id,
+            } => {
+                let mut former = self.store.contact(expert).await?;
+                former.email = Email::parse(&email)
+                    .map_err(|e| ConnectorError::Permanent(format!("the former e-mail {e}")))?;
+                former.atlassian_account_id = atlassian_account_id;
+                c.tracker.set_access(key, &project, &former, false).await?;
             }
             Effect::TrackerExportToBoard => self.export_to_board(key, &project).await?,
             Effect::TrackerDeleteProject => c.tracker.delete_project(key, &project).await?,

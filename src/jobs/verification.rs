@@ -243,6 +243,7 @@ fn bare(document: &Document, kind: &str, problem: String) -> Verified {
         pages: 0,
         chars: 0,
         expires_on: None,
+        checked_fields: None,
     };
     Verified {
         report,

@@ -4,10 +4,12 @@ use sqlx::{AnyConnection, FromRow};
 
 use super::audit::{self, AuditEntry};
 use super::codec::{from_json, now, parse_col, parse_ts, to_json, ts};
-use super::{Store, StoreError, outbox};
+use super::identity::Reopened;
+use super::{Backend, Store, StoreError, outbox};
 use crate::domain::actor::Actor;
 use crate::domain::audit::EntityKind;
 use crate::domain::contact::{Contact, ContactKind, ContactPatchInput, Email, NewContact, TaxId};
+use crate::domain::identity::{self, IdentityChange};
 use crate::domain::ids::ContactId;
 use crate::domain::lifecycle::Effect;
 use crate::domain::validation::FieldError;
@@ -150,6 +152,64 @@ pub(crate) async fn fetch(conn: &mut AnyConnection, id: ContactId) -> Result<Con
         .try_into()
 }
 
+/// A contact changed, the identity fields that changed, and what that re-opened.
+#[derive(Clone, Debug)]
+pub struct ContactChange {
+    pub contact: Contact,
+    pub changes: Vec<IdentityChange>,
+    pub reopened: Reopened,
+}
+
+/// Applies a validated patch inside a caller's transaction: the row, the
+/// audit event with each identity field's old and new value, the CRM sync,
+/// and the approvals that rested on the old values re-opened.
+pub(crate) async fn apply_change(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    id: ContactId,
+    patch: &ContactPatchInput,
+    actor: &Actor,
+    sync: bool,
+) -> Result<ContactChange, StoreError> {
+    let before = fetch(conn, id).await?;
+    let mut contact = before.clone();
+    contact.apply_patch(patch)?;
+    contact.updated_at = now();
+    sqlx::query(
+        "UPDATE contacts SET full_name = $1, email = $2, phone = $3, legal_name = $4, tax_id = $5, updated_at = $6,
+             atlassian_account_id = $8
+         WHERE id = $7",
+    )
+    .bind(contact.full_name.clone())
+    .bind(contact.email.to_string())
+    .bind(contact.phone.clone())
+    .bind(contact.legal_name.clone())
+    .bind(contact.tax_id.as_ref().map(|t| t.as_str().to_owned()))
+    .bind(ts(contact.updated_at))
+    .bind(id.to_string())
+    .bind(contact.atlassian_account_id.clone())
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| email_taken(e, &contact.email))?;
+    let changes = identity::changes(&before, &contact);
+    let entry = AuditEntry::change(EntityKind::Contact, id, actor, "update")
+        .with_details(serde_json::json!({ "changes": changes }));
+    audit::append(conn, entry, contact.updated_at).await?;
+    if sync {
+        sync_to_crm(conn, id, contact.updated_at).await?;
+    }
+    let reopened = if changes.is_empty() {
+        Reopened::default()
+    } else {
+        super::identity::reopen(conn, backend, &before, &changes, actor).await?
+    };
+    Ok(ContactChange {
+        contact,
+        changes,
+        reopened,
+    })
+}
+
 impl Store {
     /// Records the contact's id in the external CRM.
     pub async fn set_contact_crm_ref(
@@ -211,7 +271,7 @@ impl Store {
         id: ContactId,
         patch: &ContactPatchInput,
         actor: &Actor,
-    ) -> Result<Contact, StoreError> {
+    ) -> Result<ContactChange, StoreError> {
         self.change_contact(id, patch, actor, true).await
     }
 
@@ -222,7 +282,7 @@ impl Store {
         id: ContactId,
         patch: &ContactPatchInput,
         actor: &Actor,
-    ) -> Result<Contact, StoreError> {
+    ) -> Result<ContactChange, StoreError> {
         self.change_contact(id, patch, actor, false).await
     }
 
@@ -304,38 +364,19 @@ impl Store {
         patch: &ContactPatchInput,
         actor: &Actor,
         sync: bool,
-    ) -> Result<Contact, StoreError> {
+    ) -> Result<ContactChange, StoreError> {
         let mut tx = self.begin_write().await?;
-        let mut contact = fetch(&mut tx, id).await?;
-        contact.apply_patch(patch)?;
-        contact.updated_at = now();
-        sqlx::query(
-            "UPDATE contacts SET full_name = $1, email = $2, phone = $3, legal_name = $4, tax_id = $5, updated_at = $6,
-                 atlassian_account_id = $8
-             WHERE id = $7",
-        )
-        .bind(contact.full_name.clone())
-        .bind(contact.email.to_string())
-        .bind(contact.phone.clone())
-        .bind(contact.legal_name.clone())
-        .bind(contact.tax_id.as_ref().map(|t| t.as_str().to_owned()))
-        .bind(ts(contact.updated_at))
-        .bind(id.to_string())
-        .bind(contact.atlassian_account_id.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| email_taken(e, &contact.email))?;
-        audit::append(
-            &mut tx,
-            AuditEntry::change(EntityKind::Contact, id, actor, "update"),
-            contact.updated_at,
-        )
-        .await?;
-        if sync {
-            sync_to_crm(&mut tx, id, contact.updated_at).await?;
-        }
+        let change = apply_change(&mut tx, self.backend, id, patch, actor, sync).await?;
         tx.commit().await?;
+        self.after_contact_change(&change);
+        Ok(change)
+    }
+
+    /// Wakes this process's workers for what a committed change queued.
+    pub(crate) fn after_contact_change(&self, change: &ContactChange) {
         self.wake_outbox();
-        Ok(contact)
+        if !change.reopened.documents.is_empty() {
+            self.verification_signal.notify_waiters();
+        }
     }
 }

@@ -85,7 +85,7 @@ fn date_text(d: Date) -> String {
     d.to_string()
 }
 
-fn subject_columns(subject: DocumentSubject) -> (&'static str, String) {
+pub(crate) fn subject_columns(subject: DocumentSubject) -> (&'static str, String) {
     match subject {
         DocumentSubject::Project(p) => ("project", p.to_string()),
         DocumentSubject::Expert(e) => ("expert", e.to_string()),
@@ -175,7 +175,7 @@ async fn lock_subject(
 }
 
 /// The credentials an expert must hold and where each stands.
-async fn set_expert_document(
+pub(crate) async fn set_expert_document(
     conn: &mut AnyConnection,
     expert: ContactId,
     doc_type: &DocumentType,

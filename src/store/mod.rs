@@ -5,12 +5,14 @@
 
 mod audit;
 mod builtin;
+mod change_requests;
 mod codec;
 mod contacts;
 mod documents;
 mod error;
 mod experts;
 mod external;
+mod identity;
 mod intake;
 mod outbox;
 mod projects;
@@ -30,9 +32,12 @@ pub use audit::ChainReport;
 pub use builtin::{
     Attachment, BoardView, ChecklistItem, Deal, Notification, TrackerMember, TrackerView,
 };
+pub use change_requests::RequestDecision;
 pub use codec::now;
+pub use contacts::ContactChange;
 pub use documents::{DecisionOutcome, EXPERT_CREDENTIALS, NewDocument, ReviewItem};
 pub use error::StoreError;
+pub use identity::Reopened;
 pub use intake::FormIntake;
 pub use outbox::Settlement;
 pub use outbox::{LaneStats, OutboxEntry, OutboxStatus};

@@ -245,10 +245,10 @@ impl Store {
 /// keep the tracker because a status move failed for good. Each applies the
 /// project's current state when delivered, so this cannot reorder the outcome.
 const CLAIMABLE: &str = "((o.status = 'pending' AND o.next_attempt_at <= $3) OR (o.status = 'delivering' AND o.lease_until < $3))
-      AND CASE WHEN o.kind IN ('tracker_grant_access', 'tracker_revoke_access')
+      AND CASE WHEN o.kind IN ('tracker_grant_access', 'tracker_revoke_access', 'tracker_revoke_former_account')
           THEN NOT EXISTS (SELECT 1 FROM outbox p WHERE p.scope = o.scope AND p.lane = o.lane AND p.seq < o.seq
                            AND p.status IN ('pending', 'delivering')
-                           AND p.kind IN ('tracker_grant_access', 'tracker_revoke_access', 'tracker_create_project'))
+                           AND p.kind IN ('tracker_grant_access', 'tracker_revoke_access', 'tracker_revoke_former_account', 'tracker_create_project'))
           ELSE NOT EXISTS (SELECT 1 FROM outbox p WHERE p.scope = o.scope AND p.lane = o.lane AND p.seq < o.seq
                            AND p.status <> 'delivered')
       END";

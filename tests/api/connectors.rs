@@ -100,6 +100,34 @@ async fn settle(app: &TestApp) {
     panic!("the outbox did not settle: {left:?}");
 }
 
+on_both_backends! {
+    async fn a_changed_atlassian_account_loses_the_old_accounts_jira_access(db) {
+        let fake = jira_fake().await;
+        let secrets = tempfile::tempdir().unwrap();
+        let settings = jira_settings(&fake, &secrets);
+        let app = spawn_app_at(db, |s, _| { s.connectors.jira = Some(settings); quick_retries(s); }, |_| None).await;
+        let anna = app.client_contact("Anna").await;
+        let jan = app.vetted_expert("Jan", 2).await;
+        fake.add_user("acc-jan", "Jan", jan["email"].as_str().unwrap());
+        fake.add_user("acc-jan-work", "Jan (work)", "jan@work.example");
+        let jan_t = app.token_for("expert", &jan).await;
+        let pid = id(&app.project(&anna, &[]).await);
+        app.act(&app.operator, &pid, "start_matching", json!({})).await.expect(200);
+        app.act(&app.operator, &pid, "offer", json!({ "expert_id": jan["id"] })).await.expect(200);
+        app.act(&jan_t, &pid, "accept", json!({})).await.expect(200);
+        app.baseline(&pid).await;
+        app.act(&app.operator, &pid, "start_credentialing", json!({})).await.expect(200);
+        settle(&app).await;
+        let key = tracker_key(&app, &pid).await;
+        assert_eq!(fake.role_members(&key, "Member"), ["acc-jan"], "found by e-mail");
+
+        let contact = format!("/contacts/{}", id(&jan));
+        app.patch(&app.operator, &contact, json!({ "atlassian_account_id": "acc-jan-work", "email": "jan@work.example" })).await.expect(200);
+        settle(&app).await;
+        assert_eq!(fake.role_members(&key, "Member"), ["acc-jan-work"], "the old account is out, the new one in");
+    }
+}
+
 fn task_status(fake: &JiraFake, key: &str) -> String {
     let issues = fake.issues(key);
     assert_eq!(issues.len(), 1, "one work task: {issues:?}");

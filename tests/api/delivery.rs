@@ -219,6 +219,10 @@ fn serve_process(url: &str, dir: &std::path::Path) -> (std::process::Child, Stri
         .env("SSOT_OUTBOX_WORKERS", "2")
         .env("SSOT_OUTBOX_POLL_MS", "50")
         .env("SSOT_LOG", "warn")
+        .env(
+            "SSOT_PROTOCOLS_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/protocols"),
+        )
         .current_dir(dir)
         .stderr(std::process::Stdio::null())
         .spawn()

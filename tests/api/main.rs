@@ -19,6 +19,7 @@ mod delivery;
 mod extraction;
 mod health_and_files;
 mod helpdesk_and_tasks;
+mod identity;
 mod lifecycle_http;
 mod orchestration;
 mod real_llm;
