@@ -480,16 +480,8 @@ async fn token(command: TokenCommand, settings: Settings) -> Result<(), String> 
             Ok(())
         }
         TokenCommand::Rotate { id, ttl_days } => {
-            let role = store
-                .list_tokens()
-                .await
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .find(|t| t.id == id)
-                .map(|t| t.role)
-                .ok_or_else(|| format!("no token {id} (revoked tokens cannot be rotated)"))?;
             let new = store
-                .rotate_token(id, lifetimes.lifetime(role, ttl_days), &cli_actor())
+                .rotate_token(id, &lifetimes, ttl_days, &cli_actor())
                 .await
                 .map_err(|e| e.to_string())?;
             eprintln!(

@@ -132,18 +132,9 @@ async fn rotate_token(
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(e.to_string()))?
     };
-    let role = state
-        .store
-        .list_tokens()
-        .await?
-        .into_iter()
-        .find(|t| t.id == id)
-        .ok_or_else(|| ApiError::not_found("token", id))?
-        .role;
-    let lifetime = state.tokens.lifetime(role, req.ttl_days);
     let new = state
         .store
-        .rotate_token(id, lifetime, &caller.actor)
+        .rotate_token(id, &state.tokens, req.ttl_days, &caller.actor)
         .await?;
     tracing::info!(token = %id, "token rotated");
     Ok(Json(NewTokenResponse {

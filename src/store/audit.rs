@@ -140,18 +140,8 @@ pub(crate) async fn seal(conn: &mut AnyConnection, backend: Backend) -> Result<(
 
 #[derive(FromRow)]
 struct AuditRow {
-    id: String,
-    entity: String,
-    entity_id: String,
-    actor_kind: String,
-    actor_label: String,
-    actor_contact: Option<String>,
-    action: String,
-    from_state: Option<String>,
-    to_state: Option<String>,
-    reason: Option<String>,
-    details: String,
-    at: String,
+    #[sqlx(flatten)]
+    event: EventColumns,
     chain_seq: Option<i64>,
     hash: Option<String>,
 }
@@ -160,7 +150,8 @@ const AUDIT_COLUMNS: &str = "id, entity, entity_id, actor_kind, actor_label, act
 
 impl TryFrom<AuditRow> for AuditEvent {
     type Error = StoreError;
-    fn try_from(r: AuditRow) -> Result<Self, StoreError> {
+    fn try_from(row: AuditRow) -> Result<Self, StoreError> {
+        let r = row.event;
         Ok(AuditEvent {
             id: parse_col("audit_events.id", &r.id)?,
             entity: parse_col("audit_events.entity", &r.entity)?,
@@ -174,8 +165,8 @@ impl TryFrom<AuditRow> for AuditEvent {
             reason: r.reason,
             details: from_json("audit_events.details", &r.details)?,
             at: parse_ts(&r.at)?,
-            chain_seq: r.chain_seq,
-            hash: r.hash,
+            chain_seq: row.chain_seq,
+            hash: row.hash,
         })
     }
 }

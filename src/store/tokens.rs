@@ -263,15 +263,23 @@ impl Store {
         tx.commit().await
     }
 
-    /// Gives a token a new secret and a new lifetime, keeping its id, role and
-    /// contact; the old secret stops working at once.
+    /// Gives a token a new secret, and a new lifetime (`ttl_days`, else its
+    /// role's), keeping its id, role and contact; the old secret stops working at once.
     pub async fn rotate_token(
         &self,
         id: TokenId,
-        lifetime: Option<time::Duration>,
+        lifetimes: &TokenLifetimes,
+        ttl_days: Option<u32>,
         actor: &Actor,
     ) -> Result<NewToken, StoreError> {
         let mut tx = self.begin_write().await?;
+        let role: Option<(String,)> =
+            sqlx::query_as("SELECT role FROM api_tokens WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (role,) = role.ok_or_else(|| StoreError::not_found("token", id))?;
+        let lifetime = lifetimes.lifetime(parse_col("api_tokens.role", &role)?, ttl_days);
         let secret = generate_secret();
         let at = now();
         let expires_at = lifetime.map(|l| at + l);
