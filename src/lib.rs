@@ -15,6 +15,8 @@ pub mod http;
 pub mod jobs;
 pub mod sheets;
 pub mod sheets_cmd;
+#[cfg(test)]
+mod sheets_props;
 pub mod store;
 pub mod telemetry;
 pub mod vault_export;
