@@ -17,6 +17,7 @@ mod credentialing;
 mod delivery;
 mod extraction;
 mod helpdesk_and_tasks;
+mod hostile;
 mod lifecycle_http;
 mod orchestration;
 mod real_llm;
