@@ -19,6 +19,7 @@ mod extraction;
 mod helpdesk_and_tasks;
 mod hostile;
 mod lifecycle_http;
+mod log_secrets;
 mod orchestration;
 mod real_llm;
 mod store_story;
