@@ -17,6 +17,8 @@ pub mod jobs;
 pub mod private_files;
 pub mod sheets;
 pub mod sheets_cmd;
+#[cfg(test)]
+mod sheets_props;
 pub mod store;
 pub mod telemetry;
 pub mod vault_export;

@@ -186,8 +186,10 @@ pub fn read_contacts(input: impl Read) -> Result<Vec<ImportRow>, Vec<RowError>> 
 
 /// A text cell as Sheets should show it: one that starts like a formula
 /// (`=`, `+`, `-`, `@`) would run as one, so it is kept as text with a `'`.
+/// A cell that starts with `'` gets one too, or reading it back would take
+/// its own `'` for the one added here.
 pub fn text(value: &str) -> String {
-    if value.starts_with(FORMULA_START) {
+    if value.starts_with(FORMULA_START) || value.starts_with('\'') {
         format!("'{value}")
     } else {
         value.to_owned()
@@ -200,7 +202,7 @@ const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// so a sheet exported here imports unchanged.
 fn untext(cell: String) -> String {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(FORMULA_START) => rest.to_owned(),
+        Some(rest) if rest.starts_with(FORMULA_START) || rest.starts_with('\'') => rest.to_owned(),
         _ => cell,
     }
 }
@@ -400,6 +402,13 @@ mod tests {
             "'quoted",
             "only the quote text() adds goes"
         );
+        for cell in ["'=SUM(A1)", "'quoted", "''"] {
+            assert_eq!(
+                untext(text(cell)),
+                cell,
+                "a cell that starts with ' reads back as it was"
+            );
+        }
     }
 
     #[test]

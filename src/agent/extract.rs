@@ -158,19 +158,50 @@ fn pdf(bytes: &[u8], limits: Limits) -> Result<Extraction, ExtractError> {
     Ok(extraction)
 }
 
-/// Whether a page's content is missing or fails to decode. lopdf forgives
-/// both (a corrupt Flate stream decodes to nothing), which would read as a
-/// blank page rather than an error. More than a few compressed bytes that
-/// decode to nothing is damage: even an empty page compresses to less.
+/// Whether a page or its content is missing or fails to decode. lopdf
+/// forgives all of these (a lost page object has no content, a corrupt Flate
+/// stream decodes to nothing or to what came before the damage), which would
+/// read as a blank or shortened page rather than an error. More than a few
+/// compressed bytes that decode to nothing is damage: even an empty page
+/// compresses to less.
 fn damaged(doc: &lopdf::Document, page: lopdf::ObjectId, limit: usize) -> bool {
     const EMPTY_COMPRESSED: usize = 16;
-    doc.get_page_contents(page).into_iter().any(|id| {
-        match doc.get_object(id).and_then(lopdf::Object::as_stream) {
+    let Ok(dict) = doc.get_dictionary(page) else {
+        return true;
+    };
+    let contents = doc.get_page_contents(page);
+    // Content named but none of it a stream (a damaged `stream` keyword) is lost.
+    if dict.get(b"Contents").is_ok() && contents.is_empty() {
+        return true;
+    }
+    contents.into_iter().any(
+        |id| match doc.get_object(id).and_then(lopdf::Object::as_stream) {
             Ok(stream) => match stream.get_plain_content_with_limit(limit) {
-                Ok(plain) => plain.is_empty() && stream.content.len() > EMPTY_COMPRESSED,
+                Ok(plain) => {
+                    (plain.is_empty() && stream.content.len() > EMPTY_COMPRESSED)
+                        || flate_broken(stream, limit)
+                }
                 Err(_) => true,
             },
             Err(_) => true,
-        }
-    })
+        },
+    )
+}
+
+/// Whether a stream compressed with Flate alone fails to inflate whole, its
+/// checksum included (lopdf keeps what it inflated before an error).
+fn flate_broken(stream: &lopdf::Stream, limit: usize) -> bool {
+    use std::io::Read;
+    let flate_only = stream
+        .filters()
+        .is_ok_and(|f| f == [b"FlateDecode".as_slice()]);
+    if !flate_only {
+        return false;
+    }
+    let inflate = flate2::read::ZlibDecoder::new(stream.content.as_slice());
+    let mut sink = Vec::new();
+    inflate
+        .take(limit as u64 + 1)
+        .read_to_end(&mut sink)
+        .is_err()
 }

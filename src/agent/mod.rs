@@ -4,6 +4,8 @@
 //! acting on the decision (statuses, access) belongs to the jobs that call it.
 
 pub mod extract;
+#[cfg(test)]
+mod extract_props;
 pub mod llm;
 pub mod prompts;
 pub mod sniff;

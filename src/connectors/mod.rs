@@ -10,6 +10,8 @@ pub mod hubspot;
 pub mod jira;
 pub mod settings;
 pub mod signatures;
+#[cfg(test)]
+mod signatures_props;
 pub mod trello;
 
 use std::sync::Arc;

@@ -80,8 +80,16 @@ pub fn trello(
     if check(&utf8) {
         return Ok(());
     }
-    let text = String::from_utf8_lossy(body) + callback_url;
-    let binary: Vec<u8> = text.chars().map(|c| (u32::from(c) & 0xFF) as u8).collect();
+    // Trello's bodies are UTF-8. Decoding anything else lossily would make
+    // every invalid byte the same character, and so interchangeable.
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err(SignatureError::Mismatch);
+    };
+    let binary: Vec<u8> = text
+        .chars()
+        .chain(callback_url.chars())
+        .map(|c| (u32::from(c) & 0xFF) as u8)
+        .collect();
     if check(&binary) {
         Ok(())
     } else {

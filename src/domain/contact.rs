@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::ids::ContactId;
-use super::validation::{FieldError, ValidationErrors, field_error, optional_text, text};
+use super::validation::{
+    FieldError, ValidationErrors, field_error, invisible, optional_text, text,
+};
 
 #[derive(
     Clone,
@@ -47,7 +49,12 @@ impl Email {
     pub fn parse(value: &str) -> Result<Self, FieldError> {
         let trimmed = value.trim().to_lowercase();
         // The crate accepts display-name forms ("A <a@b>"); a contact field should not.
-        if trimmed.contains(['<', '>', ' ']) || !trimmed.contains('.') {
+        // Invisible characters would make two addresses look the same and
+        // defeat the uniqueness that finds a returning client.
+        if trimmed.contains(['<', '>', ' '])
+            || !trimmed.contains('.')
+            || trimmed.chars().any(invisible)
+        {
             return Err(field_error(
                 "email",
                 "must be a plain address such as name@example.com",
@@ -351,6 +358,21 @@ mod tests {
             tax_id: Some("PL 526-000-12-46".into()),
             atlassian_account_id: None,
         }
+    }
+
+    #[test]
+    fn an_address_with_invisible_characters_is_refused() {
+        for lookalike in [
+            "anna\u{200b}@example.pl",
+            "anna@exa\u{202e}lp.elpm",
+            "\u{feff}anna@example.pl",
+        ] {
+            assert!(Email::parse(lookalike).is_err(), "{lookalike:?}");
+        }
+        assert!(
+            Email::parse("żółw@przykład.pl").is_ok(),
+            "international addresses stay"
+        );
     }
 
     #[test]

@@ -11,12 +11,18 @@ pub mod document;
 pub mod expert;
 pub mod identity;
 pub mod ids;
+#[cfg(test)]
+mod input_props;
 pub mod intake;
+#[cfg(test)]
+mod intake_props;
 pub mod lifecycle;
 pub mod matching;
 pub mod metrics;
 pub mod project;
 pub mod protocol;
+#[cfg(test)]
+mod protocol_props;
 pub mod task;
 pub mod text;
 pub mod ticket;

@@ -88,8 +88,24 @@ pub fn field_error(field: &str, message: impl Into<String>) -> FieldError {
     }
 }
 
+/// Characters that show nothing (zero-width spaces and joiners, word
+/// joiners, the byte order mark, soft hyphens) or reorder what is shown (the
+/// bidirectional embeddings, overrides and isolates).
+pub fn invisible(c: char) -> bool {
+    matches!(c, '\u{ad}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+        || bidi_control(c)
+}
+
+/// The characters that make text display in another order than it is
+/// stored ("Trojan Source"); marks (U+200E, U+200F) are not among them.
+fn bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Trimmed, non-empty text of bounded length without control characters
-/// (newlines are allowed only where `multiline` says so).
+/// (newlines are allowed only where `multiline` says so). Text of nothing
+/// but invisible characters is empty; a single line (a name, a title, a tag)
+/// may not reorder itself with bidirectional controls.
 pub fn text(
     field: &str,
     value: &str,
@@ -97,8 +113,14 @@ pub fn text(
     multiline: bool,
 ) -> Result<String, FieldError> {
     let trimmed = value.trim();
-    if trimmed.is_empty() {
+    if trimmed.chars().all(|c| c.is_whitespace() || invisible(c)) {
         return Err(field_error(field, "must not be empty"));
+    }
+    if !multiline && trimmed.chars().any(bidi_control) {
+        return Err(field_error(
+            field,
+            "must not contain bidirectional override or isolate characters",
+        ));
     }
     if trimmed.chars().count() > max_chars {
         return Err(field_error(
@@ -216,6 +238,21 @@ mod tests {
         assert!(text("t", "a\u{0}b", 10, false).is_err());
         assert!(text("t", "a\nb", 10, false).is_err());
         assert!(text("t", "a\nb", 10, true).is_ok());
+    }
+
+    #[test]
+    fn invisible_text_is_empty_and_a_line_cannot_reorder_itself() {
+        assert!(text("t", "\u{200b}\u{a0} \u{feff}", 10, true).is_err());
+        assert!(text("t", "auto\u{202e}noitam", 20, false).is_err());
+        assert!(text("t", "line\u{2067}one\nline two", 30, true).is_ok());
+        assert!(
+            text("t", "שלום \u{200f}Anna", 20, false).is_ok(),
+            "marks are not overrides"
+        );
+        assert!(
+            text("t", "👩\u{200d}💻", 10, false).is_ok(),
+            "joiners inside emoji stay"
+        );
     }
 
     #[test]
