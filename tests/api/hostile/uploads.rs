@@ -297,6 +297,7 @@ async fn credentialing(db: TestDb) -> (TestApp, Ctx, FakeLlm) {
     let app = spawn_app_with(db, move |s| {
         s.upload_max_bytes = UPLOAD_MAX;
         s.llm_base_url = Some(url);
+        crate::hostile::no_rate_limits(s);
     })
     .await;
     let body = json!({ "full_name": "Anna Kowalska", "email": "anna@kowalska-meble.pl", "legal_name": LEGAL, "tax_id": "526-000-12-46" });
