@@ -4,9 +4,9 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::hostile::no_rate_limits;
 use super::{Case, Ctx, Raw, refused, snapshot};
 use crate::helpers::{id, on_both_backends, spawn_app_with};
+use crate::hostile::no_rate_limits;
 
 /// Small, so an oversized body is cheap to send.
 const BODY_MAX: usize = 96 * 1024;
