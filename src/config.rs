@@ -131,6 +131,22 @@ pub struct Settings {
     pub expiry_warning_days: u32,
     /// How often expired credentials are looked for.
     pub expiry_check_interval_secs: u64,
+    /// A signed-in session ends after this long without a request.
+    pub session_idle_minutes: u64,
+    /// And after this long in all, however busy.
+    pub session_absolute_hours: u64,
+    /// Mark the session cookie `Secure` (sent over HTTPS only). On by itself
+    /// when `public_url` is https.
+    pub session_cookie_secure: bool,
+    /// How long an invitation link can be used to set a password.
+    pub invitation_ttl_hours: u64,
+    /// ISO 4217 code amounts are shown in (the value figures are in it).
+    pub currency: String,
+    /// IANA time zone times are shown in.
+    pub time_zone: String,
+    /// The address people reach the pages at (for invitation links), e.g.
+    /// `https://hub.agency.pl`; `http://<bind>` when unset.
+    pub public_url: Option<String>,
     /// The real tools (`[connectors.jira]`, ...); built-in equivalents otherwise.
     #[serde(default)]
     pub connectors: ConnectorSettings,
@@ -200,6 +216,13 @@ impl Default for Settings {
             llm_max_chunks: 8,
             expiry_warning_days: 30,
             expiry_check_interval_secs: 86_400,
+            session_idle_minutes: 8 * 60,
+            session_absolute_hours: 7 * 24,
+            session_cookie_secure: false,
+            invitation_ttl_hours: 72,
+            currency: "PLN".to_owned(),
+            time_zone: "Europe/Warsaw".to_owned(),
+            public_url: None,
             connectors: ConnectorSettings::default(),
         }
     }
@@ -367,6 +390,20 @@ impl Settings {
         }
     }
 
+    pub fn session_lifetimes(&self) -> crate::store::SessionLifetimes {
+        crate::store::SessionLifetimes {
+            idle: time::Duration::minutes(self.session_idle_minutes as i64),
+            absolute: time::Duration::hours(self.session_absolute_hours as i64),
+        }
+    }
+
+    /// Where the pages are reached, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+
     pub fn token_lifetimes(&self) -> TokenLifetimes {
         TokenLifetimes {
             admin: self.token_ttl_days_admin,
@@ -425,12 +462,36 @@ impl Settings {
                 "expiry_check_interval_secs",
                 self.expiry_check_interval_secs,
             ),
+            ("session_idle_minutes", self.session_idle_minutes),
+            ("session_absolute_hours", self.session_absolute_hours),
+            ("invitation_ttl_hours", self.invitation_ttl_hours),
         ];
         if let Some((key, _)) = at_least_one.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::Invalid(format!("{key} must be at least 1")));
         }
         crate::http::hardening::CorsPolicy::new(&self.cors_allowed_origins)
             .map_err(ConfigError::Invalid)?;
+        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(ConfigError::Invalid(format!(
+                "currency `{}` must be an ISO 4217 code such as PLN or EUR",
+                self.currency
+            )));
+        }
+        if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "time_zone `{}` is not an IANA time zone such as Europe/Warsaw",
+                self.time_zone
+            )));
+        }
+        if let Some(url) = &self.public_url
+            && !((url.starts_with("https://") || url.starts_with("http://"))
+                && !url.ends_with('/')
+                && url.len() > 8)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "public_url `{url}` must be an address such as https://hub.agency.pl, without a trailing slash"
+            )));
+        }
         if self.max_body_bytes < 1024 {
             return invalid("max_body_bytes must be at least 1024");
         }

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod http;
 pub mod init_cmd;
 pub mod jobs;
+pub mod passwords;
 pub mod private_files;
 pub mod sheets;
 pub mod sheets_cmd;
@@ -21,8 +22,10 @@ pub mod sheets_cmd;
 mod sheets_props;
 pub mod store;
 pub mod telemetry;
+pub mod user_cmd;
 pub mod vault_export;
 pub mod verify_cmd;
+pub mod web;
 
 use std::future::Future;
 use std::time::Duration;
@@ -171,7 +174,27 @@ impl App {
                 .as_ref()
                 .map(|v| (v.export_interval_secs, self.vault.clone())),
         };
-        http::router(state, guards)
+        let web = web::WebState {
+            app: state.clone(),
+            rate: self.rate.clone(),
+            sessions: self.settings.session_lifetimes(),
+            cookies: web::cookies::CookiePolicy {
+                secure: self.settings.session_cookie_secure
+                    || self.settings.public_url().starts_with("https://"),
+            },
+            invitation_ttl: time::Duration::hours(
+                i64::try_from(self.settings.invitation_ttl_hours).unwrap_or(i64::MAX / 3600),
+            ),
+            public_url: self.settings.public_url(),
+            formats: std::sync::Arc::new(web::i18n::Formats {
+                currency: self.settings.currency.clone(),
+                // Checked when the settings were validated.
+                time_zone: jiff::tz::TimeZone::get(&self.settings.time_zone)
+                    .unwrap_or(jiff::tz::TimeZone::UTC),
+            }),
+        };
+        let router = http::api(state).merge(web::router(web)).fallback(not_found);
+        http::guarded(router, guards)
     }
 
     /// Serves on `listener`, with the outbox and verification workers, the
@@ -330,4 +353,15 @@ fn rand_u16() -> u16 {
     let mut b = [0u8; 2];
     getrandom::fill(&mut b).expect("the operating system provides randomness");
     u16::from_le_bytes(b)
+}
+
+/// A path that is nothing: the API's JSON 404 under `/api/`, the 404 page
+/// elsewhere.
+async fn not_found(req: axum::extract::Request) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if req.uri().path().starts_with("/api/") {
+        http::not_found().await.into_response()
+    } else {
+        web::not_found_page(req.headers().clone()).await
+    }
 }

@@ -23,7 +23,8 @@ use ssot::store::{Store, redact_url};
 )]
 #[command(
     after_help = "Configuration: defaults, then ./ssot.toml (or --config), then SSOT_* environment variables, then flags.\n\
-    Quick start: `ssot serve`, then `ssot token create --role admin` in another shell."
+    Quick start: `ssot user create --role admin --email you@agency.pl --name \"Your Name\"`, then `ssot serve` \
+    and sign in at http://127.0.0.1:8080/ (API tokens: `ssot token create --role admin`)."
 )]
 struct Cli {
     /// Configuration file [default: ./ssot.toml when present]
@@ -39,7 +40,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start the hub: the JSON API under /api/v1 (creates the database on first start)
+    /// Start the hub: the pages at /, the JSON API under /api/v1 (creates the database on first start)
     Serve {
         /// Address to listen on [default: 127.0.0.1:8080, env: SSOT_BIND]
         #[arg(long, value_name = "ADDR")]
@@ -91,6 +92,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Create the people who sign in to the pages (the first admin too), list, disable, re-invite
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Check the audit trail's hash chain (exit 1 if an event was edited, inserted or deleted)
     Audit {
@@ -158,6 +164,38 @@ enum ProtocolsCommand {
         #[arg(long, value_name = "DIR")]
         protocols: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is asked for on the terminal (twice), read from
+    /// --password-file, or set by the person through the link --invite prints
+    Create {
+        #[arg(long, value_parser = PossibleValuesParser::new(["admin", "operator", "expert", "client"]))]
+        role: String,
+        #[arg(long)]
+        email: String,
+        /// The name shown on the pages and in the audit trail
+        #[arg(long)]
+        name: String,
+        /// The contact an expert or client user speaks for
+        #[arg(long, value_name = "ID")]
+        contact: Option<ContactId>,
+        /// Read the password from the first line of FILE (`-`: standard input)
+        #[arg(long, value_name = "FILE", conflicts_with = "invite")]
+        password_file: Option<PathBuf>,
+        /// Set no password; print a one-time link by which the person sets theirs
+        #[arg(long)]
+        invite: bool,
+    },
+    /// List users: role, state (active, invited, disabled), contact
+    List,
+    /// Disable a user: their sessions end at once and their links stop working
+    Disable { email: String },
+    /// Enable a disabled user again
+    Enable { email: String },
+    /// Print a fresh one-time link for a user (the earlier one stops working)
+    Invite { email: String },
 }
 
 #[derive(Subcommand)]
@@ -288,6 +326,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::Token { command } => token(command, settings).await,
+        Command::User { command } => user(command, settings).await,
         Command::Audit {
             command: AuditCommand::Verify { json },
         } => audit_verify(&settings, json).await,
@@ -426,6 +465,114 @@ async fn serve(settings: Settings) -> Result<(), String> {
     app.serve(listener, shutdown_signal())
         .await
         .map_err(|e| e.to_string())
+}
+
+async fn user(command: UserCommand, settings: Settings) -> Result<(), String> {
+    use ssot::user_cmd::{self, PasswordSource};
+    // Read before the database opens, so a typo costs no connection.
+    let password = match &command {
+        UserCommand::Create {
+            password_file,
+            invite,
+            ..
+        } => {
+            let source = match (password_file, invite) {
+                (_, true) => PasswordSource::Invite,
+                (Some(file), false) => PasswordSource::File(file),
+                (None, false) => PasswordSource::Terminal,
+            };
+            user_cmd::read_password(&source)?
+        }
+        _ => None,
+    };
+    let store = open_store(&settings).await?;
+    let ttl = time::Duration::hours(
+        i64::try_from(settings.invitation_ttl_hours).unwrap_or(i64::MAX / 3600),
+    );
+    let public_url = settings.public_url();
+    let actor = cli_actor();
+    let result = async {
+        match command {
+            UserCommand::Create {
+                role,
+                email,
+                name,
+                contact,
+                ..
+            } => {
+                let role: Role = role.parse().map_err(|_| format!("unknown role {role}"))?;
+                let created = user_cmd::create(
+                    &store,
+                    role,
+                    &email,
+                    &name,
+                    contact,
+                    password,
+                    (ttl, &public_url),
+                    &actor,
+                )
+                .await?;
+                let u = &created.user;
+                eprintln!(
+                    "created {} {} <{}> ({})",
+                    u.role, u.display_name, u.email, u.id
+                );
+                match created.link {
+                    Some(link) => {
+                        eprintln!(
+                            "the link below sets their password; it works once, for {} hours:",
+                            settings.invitation_ttl_hours
+                        );
+                        println!("{link}");
+                    }
+                    None => eprintln!("they can sign in at {public_url}/sign-in"),
+                }
+                Ok(())
+            }
+            UserCommand::List => {
+                let users = store.list_users().await.map_err(|e| e.to_string())?;
+                print!("{}", user_cmd::table(&users));
+                Ok(())
+            }
+            UserCommand::Disable { email } => {
+                let u = user_cmd::find(&store, &email).await?;
+                store
+                    .set_user_disabled(u.id, true, &actor)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("disabled {email}; their sessions ended");
+                Ok(())
+            }
+            UserCommand::Enable { email } => {
+                let u = user_cmd::find(&store, &email).await?;
+                store
+                    .set_user_disabled(u.id, false, &actor)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("enabled {email}");
+                Ok(())
+            }
+            UserCommand::Invite { email } => {
+                let u = user_cmd::find(&store, &email).await?;
+                let invitation = store
+                    .invite_user(u.id, ttl, &actor)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                eprintln!(
+                    "a fresh link for {email}; it works once, for {} hours:",
+                    settings.invitation_ttl_hours
+                );
+                println!(
+                    "{}",
+                    ssot::domain::user::invitation_link(&public_url, &invitation.secret)
+                );
+                Ok(())
+            }
+        }
+    }
+    .await;
+    store.close().await;
+    result
 }
 
 async fn token(command: TokenCommand, settings: Settings) -> Result<(), String> {

@@ -32,6 +32,7 @@ pub enum EntityKind {
     Token,
     Outbox,
     Document,
+    User,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]

@@ -12,6 +12,14 @@ use super::text::fold;
 // `YYYY-MM-DD` for dates in JSON.
 time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
 
+/// A `YYYY-MM-DD` date, as a form's date field sends it.
+pub fn parse_iso_date(text: &str) -> Result<Date, time::error::Parse> {
+    Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+}
+
 /// A date found in a text, with where it was (byte offsets in the folded text).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FoundDate {

@@ -109,6 +109,58 @@ impl Decision {
     }
 }
 
+/// A person's decision on a document in review, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewDecision {
+    pub decision: Decision,
+    pub comment: Option<String>,
+    pub expires_on: Option<time::Date>,
+}
+
+impl ReviewDecision {
+    pub const MAX_COMMENT_CHARS: usize = 2000;
+
+    /// The decision if it holds: an expiry date goes with an approval only
+    /// and must not have passed on `today` (an expired credential is never
+    /// approved); the comment is bounded.
+    pub fn parse(
+        decision: Decision,
+        comment: Option<&str>,
+        expires_on: Option<time::Date>,
+        today: time::Date,
+    ) -> Result<Self, super::validation::ValidationErrors> {
+        let mut errors = super::validation::ValidationErrors::new();
+        let comment = errors
+            .check(super::validation::optional_text(
+                "comment",
+                comment,
+                Self::MAX_COMMENT_CHARS,
+            ))
+            .flatten();
+        match expires_on {
+            Some(_) if decision != Decision::Approve => {
+                errors.add("expires_on", "an expiry date goes with an approval only");
+            }
+            Some(on) if on < today => {
+                errors.add(
+                    "expires_on",
+                    format!("{on} has passed: an expired credential cannot be approved"),
+                );
+            }
+            _ => {}
+        }
+        errors.finish(|| Self {
+            decision,
+            comment,
+            expires_on,
+        })
+    }
+
+    pub fn approves(&self) -> bool {
+        self.decision == Decision::Approve
+    }
+}
+
 /// One document type a project requires, and where it stands.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RequiredDocument {
@@ -236,6 +288,28 @@ pub fn document_types(field: &str, values: &[String]) -> Result<Vec<DocumentType
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_review_decision_never_approves_a_lapsed_credential() {
+        let today = time::macros::date!(2026 - 12 - 07);
+        let ok = ReviewDecision::parse(Decision::Approve, Some("  "), Some(today), today).unwrap();
+        assert_eq!(
+            (ok.comment, ok.expires_on),
+            (None, Some(today)),
+            "the last valid day is today"
+        );
+        let lapsed = ReviewDecision::parse(Decision::Approve, None, today.previous_day(), today);
+        assert_eq!(lapsed.unwrap_err().0[0].field, "expires_on");
+        let with_reject = ReviewDecision::parse(Decision::Reject, None, Some(today), today);
+        assert!(
+            with_reject.unwrap_err().0[0]
+                .message
+                .contains("approval only")
+        );
+        let long = "x".repeat(ReviewDecision::MAX_COMMENT_CHARS + 1);
+        let errors = ReviewDecision::parse(Decision::Reject, Some(&long), None, today).unwrap_err();
+        assert_eq!(errors.0[0].field, "comment");
+    }
 
     #[test]
     fn a_quota_bounds_files_and_bytes_and_zero_means_none() {

@@ -100,6 +100,14 @@ typed_id!(
     /// A person's request to change their identity fields.
     ChangeRequestId
 );
+typed_id!(
+    /// A person who signs in to the pages.
+    UserId
+);
+typed_id!(
+    /// A one-time link by which a user sets their password.
+    InvitationId
+);
 
 #[cfg(test)]
 mod tests {

@@ -26,6 +26,7 @@ mod protocol_props;
 pub mod task;
 pub mod text;
 pub mod ticket;
+pub mod user;
 pub mod validation;
 pub mod verification;
 

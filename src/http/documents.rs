@@ -18,10 +18,10 @@ use crate::agent::sniff::{FileKind, sniff};
 use crate::blobs::Received;
 use crate::domain::access;
 use crate::domain::actor::Role;
-use crate::domain::document::{Decision, Document, DocumentSubject, DocumentType};
+use crate::domain::document::{Decision, Document, DocumentSubject, DocumentType, ReviewDecision};
 use crate::domain::ids::{ContactId, DocumentId, ProjectId};
 use crate::domain::protocol::ProtocolError;
-use crate::domain::validation::{ValidationErrors, optional_text};
+use crate::domain::validation::ValidationErrors;
 use crate::domain::verification::Report;
 use crate::store::{EXPERT_CREDENTIALS, NewDocument, ReviewItem};
 
@@ -362,7 +362,7 @@ async fn review_queue(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReviewDecision {
+struct ReviewRequest {
     decision: Decision,
     #[serde(default)]
     comment: Option<String>,
@@ -385,41 +385,29 @@ struct ReviewResponse {
 /// Approves or rejects a document in review (operators). The effects are the
 /// agent's: the requirement, activation and access, the client's notice.
 #[utoipa::path(post, path = "/reviews/{id}/decision", tag = "credentialing", params(("id" = DocumentId, Path)),
-    request_body = ReviewDecision,
+    request_body = ReviewRequest,
     responses((status = 200, body = ReviewResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn decide_review(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<DocumentId>,
-    Json(req): Json<ReviewDecision>,
+    Json(req): Json<ReviewRequest>,
 ) -> Result<Json<ReviewResponse>, ApiError> {
     caller.require_staff()?;
-    let comment = optional_text("comment", req.comment.as_deref(), 2000)
-        .map_err(|e| ValidationErrors(vec![e]))?;
-    if let Some(expires_on) = req.expires_on {
-        if req.decision != Decision::Approve {
-            return Err(ValidationErrors::single(
-                "expires_on",
-                "an expiry date goes with an approval only",
-            )
-            .into());
-        }
-        if expires_on < crate::store::now().date() {
-            return Err(ValidationErrors::single(
-                "expires_on",
-                format!("{expires_on} has passed: an expired credential cannot be approved"),
-            )
-            .into());
-        }
-    }
+    let decision = ReviewDecision::parse(
+        req.decision,
+        req.comment.as_deref(),
+        req.expires_on,
+        crate::store::now().date(),
+    )?;
     let outcome = state
         .store
         .decide_review(
             id,
-            req.decision == Decision::Approve,
-            comment.as_deref(),
-            req.expires_on,
+            decision.approves(),
+            decision.comment.as_deref(),
+            decision.expires_on,
             &caller.actor,
         )
         .await?;

@@ -172,12 +172,16 @@ const MAX_MESSAGE: usize = 2048;
 
 /// Rewrites an error answer that is not JSON (axum's 405, a body-limit 413 in
 /// plain text) into the API's error shape, keeping its status and headers
-/// such as `Allow` and `Retry-After`.
+/// such as `Allow` and `Retry-After`. The pages' own error pages (HTML) and
+/// redirects pass as they are.
 pub async fn json_errors(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let res = next.run(req).await;
     let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_json(res.headers()) {
+    if !(status.is_client_error() || status.is_server_error())
+        || is_json(res.headers())
+        || is_html(res.headers())
+    {
         return res;
     }
     let (mut parts, body) = res.into_parts();
@@ -209,6 +213,13 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
     let (json_parts, json_body) = json.into_parts();
     parts.headers.extend(json_parts.headers);
     Response::from_parts(parts, Body::new(json_body))
+}
+
+fn is_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

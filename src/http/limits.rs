@@ -38,8 +38,9 @@ fn keyed<K: Clone + Hash + Eq>(per_minute: u32) -> Option<Keyed<K>> {
     NonZeroU32::new(per_minute).map(|n| Keyed::keyed(Quota::per_minute(n)))
 }
 
-/// Counts failures per key and, once they exceed their quota, refuses the
-/// key outright until the quota lets it try again.
+/// Counts failures per key and, once a key has used up its quota of `n` a
+/// minute, refuses it outright until the quota lets it try again: after the
+/// `n`-th failure in a burst the next attempt must wait.
 #[derive(Debug)]
 pub struct Throttle<K: Clone + Hash + Eq> {
     failures: Keyed<K>,
@@ -48,8 +49,11 @@ pub struct Throttle<K: Clone + Hash + Eq> {
 
 impl<K: Clone + Hash + Eq> Throttle<K> {
     pub fn per_minute(n: NonZeroU32) -> Self {
+        // The failure that empties the bucket is the one that locks, so the
+        // bucket holds one fewer than the quota (governor needs at least one).
+        let burst = NonZeroU32::new(n.get() - 1).unwrap_or(NonZeroU32::MIN);
         Self {
-            failures: Keyed::keyed(Quota::per_minute(n)),
+            failures: Keyed::keyed(Quota::per_minute(n).allow_burst(burst)),
             locked: Mutex::new(HashMap::new()),
         }
     }
@@ -62,7 +66,7 @@ impl<K: Clone + Hash + Eq> Throttle<K> {
             .and_then(|until| until.checked_duration_since(Instant::now()))
     }
 
-    /// Records a failure; the one past the quota locks the key out.
+    /// Records a failure; the quota's last one locks the key out.
     pub fn failed(&self, key: &K) {
         if let Err(not_until) = self.failures.check_key(key) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -97,6 +101,8 @@ struct Inner {
     per_token: Option<Keyed<[u8; 32]>>,
     uploads: Option<Keyed<[u8; 32]>>,
     sign_in: Option<Throttle<IpAddr>>,
+    /// Failed sign-ins per account (the hash of the address typed), for the pages.
+    sign_in_account: Option<Throttle<[u8; 32]>>,
     trust_forwarded_for: bool,
 }
 
@@ -108,6 +114,8 @@ impl RateLimits {
                 per_token: keyed(settings.per_token),
                 uploads: keyed(settings.uploads),
                 sign_in: NonZeroU32::new(settings.sign_in_failures).map(Throttle::per_minute),
+                sign_in_account: NonZeroU32::new(settings.sign_in_failures)
+                    .map(Throttle::per_minute),
                 trust_forwarded_for: settings.trust_forwarded_for,
             }),
         }
@@ -127,14 +135,25 @@ impl RateLimits {
         if let Some(t) = &i.sign_in {
             t.sweep();
         }
+        if let Some(t) = &i.sign_in_account {
+            t.sweep();
+        }
     }
 
     /// The client's address: the connection's peer, or what the trusted
     /// proxy in front appended to `X-Forwarded-For`.
     pub fn client_address(&self, req: &Request) -> Option<IpAddr> {
+        self.client_address_of(req.headers(), req.extensions())
+    }
+
+    /// [`Self::client_address`] from a request's parts.
+    pub fn client_address_of(
+        &self,
+        headers: &axum::http::HeaderMap,
+        extensions: &axum::http::Extensions,
+    ) -> Option<IpAddr> {
         if self.inner.trust_forwarded_for
-            && let Some(forwarded) = req
-                .headers()
+            && let Some(forwarded) = headers
                 .get("x-forwarded-for")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.rsplit(',').next())
@@ -142,17 +161,46 @@ impl RateLimits {
         {
             return Some(forwarded);
         }
-        super::server::peer(req).map(|a| a.ip())
+        extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
     }
 
-    /// The sign-in throttle, for handlers that check a password.
+    /// The per-address sign-in throttle.
     pub fn sign_in(&self) -> Option<&Throttle<IpAddr>> {
         self.inner.sign_in.as_ref()
     }
 
+    /// How long a sign-in as `account` (a lower-cased e-mail) from `address`
+    /// must wait, when either is locked out.
+    pub fn sign_in_wait(&self, account: &str, address: Option<IpAddr>) -> Option<Duration> {
+        let i = &self.inner;
+        let by_account = i
+            .sign_in_account
+            .as_ref()
+            .and_then(|t| t.wait(&digest(account.as_bytes())));
+        let by_address = i
+            .sign_in
+            .as_ref()
+            .zip(address)
+            .and_then(|(t, a)| t.wait(&a));
+        by_account.max(by_address)
+    }
+
+    /// Counts a wrong password for `account`; the address is counted by the
+    /// middleware from the answer's 401.
+    pub fn sign_in_failed(&self, account: &str) {
+        if let Some(t) = &self.inner.sign_in_account {
+            t.failed(&digest(account.as_bytes()));
+        }
+    }
+
     fn check(&self, req: &Request, address: Option<IpAddr>) -> Result<(), ApiError> {
         let i = &self.inner;
+        // The pages answer a locked-out sign-in themselves, as a page; the
+        // rest of them stay usable for a signed-in person at that address.
         if let (Some(t), Some(a)) = (&i.sign_in, address)
+            && req.uri().path().starts_with("/api/")
             && let Some(wait) = t.wait(&a)
         {
             return Err(refused(wait, SIGN_IN));
@@ -187,9 +235,13 @@ fn refused_at(not_until: &governor::NotUntil<Instant_>, limit: &'static str) -> 
 }
 
 fn refused(wait: Duration, limit: &'static str) -> ApiError {
-    // Whole seconds, rounded up: a client waiting exactly this long gets in.
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    ApiError::rate_limited(secs.max(1), limit)
+    ApiError::rate_limited(retry_after_secs(wait), limit)
+}
+
+/// `wait` in whole seconds, rounded up and at least one, for `Retry-After`:
+/// a client waiting exactly this long gets in.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 fn digest(bytes: &[u8]) -> [u8; 32] {
@@ -237,16 +289,13 @@ mod tests {
     fn a_throttle_locks_out_after_its_quota_of_failures() {
         let t = Throttle::per_minute(NonZeroU32::new(3).unwrap());
         let key = "203.0.113.7".parse::<IpAddr>().unwrap();
-        for _ in 0..3 {
+        for _ in 0..2 {
             assert!(t.wait(&key).is_none());
             t.failed(&key);
         }
-        assert!(
-            t.wait(&key).is_none(),
-            "three failures are within the quota"
-        );
+        assert!(t.wait(&key).is_none(), "two failures are within the quota");
         t.failed(&key);
-        let wait = t.wait(&key).expect("the fourth locks the address out");
+        let wait = t.wait(&key).expect("the third locks the address out");
         assert!(wait <= Duration::from_secs(20), "{wait:?}");
         let other = "203.0.113.8".parse::<IpAddr>().unwrap();
         assert!(t.wait(&other).is_none(), "other addresses are not affected");

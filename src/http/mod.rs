@@ -117,9 +117,16 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The whole API as one router, with its OpenAPI document served at
-/// `/api/v1/openapi.json`.
+/// The whole API behind every guard, on its own (the server adds the pages
+/// beside it in `App::router`).
 pub fn router(state: AppState, guards: Guards) -> Router {
+    guarded(api(state).fallback(not_found), guards)
+}
+
+/// The whole API as one router, with its OpenAPI document served at
+/// `/api/v1/openapi.json`; without a fallback or the shared guards, which
+/// the router's owner adds.
+pub fn api(state: AppState) -> Router {
     let api = OpenApiRouter::new()
         .merge(health::router())
         .merge(projects::router())
@@ -137,18 +144,22 @@ pub fn router(state: AppState, guards: Guards) -> Router {
         .nest("/api/v1", api)
         .split_for_parts();
     let openapi = Arc::new(openapi);
-    let router = api
-        .route(
-            "/api/v1/openapi.json",
-            get(move || std::future::ready(axum::Json(openapi.clone()))),
-        )
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") });
-    guarded(router, guards).with_state(state)
+    let router = api.route(
+        "/api/v1/openapi.json",
+        get(move || std::future::ready(axum::Json(openapi.clone()))),
+    );
+    router.with_state(state)
 }
 
-/// `router` behind every guard the API shares. Layers, outermost first:
-/// request id, trace, security headers, CORS, JSON errors, panics, rate
-/// limits, time limits, body limits.
+/// A path under `/api/` that is no route.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+/// `router` behind every guard the API and the pages share. Layers,
+/// outermost first: request id, trace, security headers, CORS, errors of
+/// the layers below in the API's JSON shape, panics, rate limits, time
+/// limits, body limits.
 pub fn guarded<S: Clone + Send + Sync + 'static>(router: Router<S>, guards: Guards) -> Router<S> {
     let request_id = HeaderName::from_static("x-request-id");
     let Guards { limits, cors, rate } = guards;

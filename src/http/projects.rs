@@ -11,7 +11,6 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Path, Query};
 use super::views::{Page, ProjectView, TransitionResponse, TransitionView, page_after, page_limit};
 use crate::domain::access;
-use crate::domain::actor::Role;
 use crate::domain::audit::{AuditEvent, EntityKind};
 use crate::domain::ids::{ContactId, ProjectId};
 use crate::domain::lifecycle::{self, Action, Command, ProjectState};
@@ -87,18 +86,14 @@ async fn list_projects(
     caller: Caller,
     Query(q): Query<ProjectQuery>,
 ) -> Result<Json<Page<ProjectView>>, ApiError> {
-    let mut filter = ProjectFilter {
+    let filter = ProjectFilter {
         state: q.state,
         client: q.client_id,
         expert: q.expert_id,
         after: page_after(q.after.as_deref())?,
         limit: page_limit(q.limit),
-    };
-    match caller.token.role {
-        Role::Client => filter.client = caller.token.contact_id,
-        Role::Expert => filter.expert = caller.token.contact_id,
-        Role::Operator | Role::Admin => {}
     }
+    .seen_by(&caller.actor);
     let projects = state.store.list_projects(&filter).await?;
     let views = projects
         .into_iter()

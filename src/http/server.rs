@@ -4,7 +4,6 @@
 //! bounded, and each request carries its peer address for per-address limits.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -96,11 +95,4 @@ pub async fn serve(
         }
     }
     Ok(())
-}
-
-/// The peer address of a request served by [`serve`].
-pub fn peer(req: &axum::extract::Request) -> Option<SocketAddr> {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0)
 }

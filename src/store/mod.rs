@@ -15,10 +15,12 @@ mod external;
 mod identity;
 mod intake;
 mod outbox;
+mod portfolio;
 mod projects;
 mod tasks;
 mod tickets;
 mod tokens;
+mod users;
 
 use std::time::Duration;
 
@@ -41,9 +43,13 @@ pub use identity::Reopened;
 pub use intake::FormIntake;
 pub use outbox::Settlement;
 pub use outbox::{LaneStats, OutboxEntry, OutboxStatus};
+pub use portfolio::{Dashboard, PortfolioValue, StateCount, Waiting};
 pub use projects::{ProjectFilter, ProjectRef, TransitionOutcome};
 pub use tickets::BOARD_INTEGRATION;
 pub use tokens::{NewToken, TokenCheck, TokenLifetimes, TokenRecord};
+pub use users::{
+    InvitationRecord, NewInvitation, NewSession, Session, SessionLifetimes, SignInRecord,
+};
 
 /// Which database a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

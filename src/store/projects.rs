@@ -11,7 +11,7 @@ use super::codec::{
     from_json, from_opt_json, now, parse_col, parse_opt_col, parse_opt_ts, parse_ts, to_json, ts,
 };
 use super::{Backend, Store, StoreError, contacts, experts, outbox};
-use crate::domain::actor::Actor;
+use crate::domain::actor::{Actor, Role};
 use crate::domain::audit::EntityKind;
 use crate::domain::contact::ContactKind;
 use crate::domain::document::{DocumentStatus, DocumentType, RequiredDocument, outstanding};
@@ -87,6 +87,21 @@ pub struct ProjectFilter {
     pub expert: Option<ContactId>,
     pub after: Option<ProjectId>,
     pub limit: u32,
+}
+
+impl ProjectFilter {
+    /// Narrows the filter to what `actor` may see: a client's own projects,
+    /// an expert's offered or held ones; staff see all.
+    pub fn seen_by(mut self, actor: &Actor) -> Self {
+        if let Actor::Person(p) = actor {
+            match p.role {
+                Role::Client => self.client = p.contact,
+                Role::Expert => self.expert = p.contact,
+                Role::Operator | Role::Admin => {}
+            }
+        }
+        self
+    }
 }
 
 /// The transitions one command caused: the one asked for, then any that
@@ -266,7 +281,8 @@ async fn apply(
     // When the standing offer was made, for expiry; any other move ends the offer.
     let offered_at = matches!(t.assignment, Assignment::Assign(_)).then(|| ts(at));
     let updated = sqlx::query(
-        "UPDATE projects SET state = $1, expert_id = $2, version = version + 1, updated_at = $3, offered_at = $6
+        "UPDATE projects SET state = $1, expert_id = $2, version = version + 1, updated_at = $3, offered_at = $6,
+             state_since = CASE WHEN state = $1 THEN state_since ELSE $3 END
          WHERE id = $4 AND version = $5",
     )
     .bind(t.to.as_str())
@@ -541,8 +557,8 @@ fn check_version(project: &Project, expected: Option<i64>) -> Result<(), StoreEr
 async fn insert(conn: &mut AnyConnection, p: &Project) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO projects (id, client_id, title, spec, skills, industry, required_documents, state, expert_id,
-            baseline, outcome, intake, tracker_ref, board_ref, crm_ref, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, NULL, $9, NULL, NULL, NULL, $10, $11, $11)",
+            baseline, outcome, intake, tracker_ref, board_ref, crm_ref, version, created_at, updated_at, state_since)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, NULL, $9, NULL, NULL, NULL, $10, $11, $11, $11)",
     )
     .bind(p.id.to_string())
     .bind(p.client_id.to_string())

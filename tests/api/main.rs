@@ -24,6 +24,7 @@ mod identity;
 mod lifecycle_http;
 mod log_secrets;
 mod orchestration;
+mod pages;
 mod real_llm;
 mod security_http;
 mod store_story;

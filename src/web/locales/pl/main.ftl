@@ -1,0 +1,193 @@
+# Polish: the agency's and its clients' language, and the fallback.
+
+## Frame
+skip-to-content = Przejdź do treści
+language = Język
+nav-label = Główne menu
+nav-dashboard = Pulpit
+nav-users = Osoby
+nav-my-projects = Moje projekty
+sign-out = Wyloguj się
+back-home = Wróć na stronę główną
+
+## Sign-in and invitations
+sign-in = Zaloguj się
+email = E-mail
+password = Hasło
+sign-in-help = Nie masz konta? Poproś operatora agencji o zaproszenie. Nie pamiętasz hasła? Operator wyśle Ci nowy link.
+sign-in-failed = Nieprawidłowy e-mail lub hasło.
+sign-in-wait = Zbyt wiele nieudanych prób. Spróbuj ponownie za { $seconds ->
+    [one] { $seconds } sekundę
+    [few] { $seconds } sekundy
+   *[other] { $seconds } sekund
+}.
+invitation-title = Ustaw hasło
+invitation-welcome = Witaj, { $name }! Ustaw hasło, aby korzystać z SSoT-Lite.
+new-password = Nowe hasło
+confirm-password = Powtórz hasło
+set-password = Ustaw hasło i zaloguj się
+password-rule = Co najmniej { $chars } znaków; nie może być adresem e-mail.
+password-mismatch = Hasła nie są takie same.
+invitation-gone-title = Link jest nieważny
+invitation-gone-body = Ten link został już użyty, wygasł albo zastąpiono go nowym. Poproś operatora o nowy link.
+
+## Errors
+not-found-title = Nie znaleziono strony
+not-found-body = Ta strona nie istnieje albo nie masz do niej dostępu.
+csrf-title = Formularz wygasł
+csrf-body = Nie udało się potwierdzić, że formularz wysłano z tej strony. Wróć, odśwież stronę i spróbuj ponownie.
+bad-form-title = Nieprawidłowe dane formularza
+bad-form-body = Przesłanych danych nie da się odczytać. Wróć i wypełnij formularz ponownie.
+internal-title = Coś poszło nie tak
+internal-body = Nie udało się wykonać tej operacji. Nic nie zostało zmienione; spróbuj ponownie za chwilę.
+
+## Dashboard
+dashboard-title = Pulpit operatora
+review-queue = Do przeglądu
+documents-queued = W kolejce do weryfikacji: { $count }
+failed-deliveries = Nieudane synchronizacje
+value-expected = Wartość oczekiwana
+value-realised = Wartość zrealizowana
+projects-measured = Projekty z pomiarem bazowym: { $count }
+projects-realised = Projekty z wynikiem: { $count }
+projects-by-state = Projekty według etapu
+waiting-longest = Najdłużej czekające
+nothing-waiting = Żaden projekt nie czeka.
+project = Projekt
+state = Etap
+in-state-since = Na etapie od
+waiting = Czeka
+days-waiting = { $days ->
+    [one] { $days } dzień
+   *[other] { $days } dni
+}
+connectors = Integracje
+lane = Kanał
+tool = Narzędzie
+pending = Oczekujące
+failed = Nieudane
+delivered = Dostarczone
+last-delivered = Ostatnia dostawa
+expiring-within = Dokumenty wygasające w ciągu { $days } dni
+nothing-expiring = Żaden dokument nie wygasa w tym okresie.
+document = Dokument
+subject = Dotyczy
+expires-on = Ważny do
+audit-head = Dziennik zdarzeń
+
+## Experts' and clients' home
+my-projects-title = Moje projekty
+no-projects = Nie masz jeszcze żadnych projektów.
+updated = Ostatnia zmiana
+
+## People
+users-title = Osoby i dostęp
+people = Konta
+name = Imię i nazwisko
+role = Rola
+account = Konto
+actions = Działania
+account-active = aktywne
+account-disabled = wyłączone
+account-invited = zaproszone (link ważny do { $until })
+account-no-password = bez hasła
+enable = Włącz
+disable = Wyłącz
+new-link = Nowy link
+invite-title = Zaproś osobę
+invite-help = Osoba dostanie jednorazowy link do ustawienia hasła. Eksperta i klienta powiąż z ich kontaktem.
+contact = Kontakt
+no-contact = — brak (pracownik agencji) —
+contact-hint = Wymagany dla eksperta i klienta; pracownik agencji nie ma kontaktu.
+invite-submit = Utwórz konto i link
+invitation-link = Link z zaproszeniem
+invitation-link-help = Poczta nie jest skonfigurowana: skopiuj ten link i przekaż go osobie { $email }. Działa jeden raz.
+copy = Kopiuj
+copied = Skopiowano
+error-role = Wybierz rolę, którą możesz nadać.
+error-contact = Wybierz kontakt: ekspert i klient muszą mieć kontakt, pracownik agencji nie może.
+error-email = Podaj poprawny adres e-mail.
+error-email-taken = Ten adres e-mail ma już konto.
+error-display-name = Podaj imię i nazwisko (do 100 znaków).
+error-disable-self = Nie możesz wyłączyć własnego konta.
+error-invite-disabled = Najpierw włącz konto, potem wyślij link.
+
+## Roles
+role-admin = administrator
+role-operator = operator
+role-expert = ekspert
+role-client = klient
+
+## Lifecycle states
+state-intake = Zgłoszenie
+state-matching = Dobór eksperta
+state-offered = Oferta u eksperta
+state-accepted = Przyjęty
+state-credentialing = Dokumenty klienta
+state-active = W realizacji
+state-blocked = Zablokowany
+state-completed = Zakończony
+state-archived = Zarchiwizowany
+state-cancelled = Anulowany
+
+## Connector lanes and document subjects
+lane-crm = CRM
+lane-tracker = Zadania
+lane-board = Tablica
+lane-notify = Powiadomienia
+subject-project = projekt
+subject-expert = ekspert
+
+## Review queue
+nav-reviews = Weryfikacja
+reviews-title = Dokumenty do weryfikacji
+reviews-empty = Kolejka jest pusta: agent nie przekazał żadnego dokumentu do decyzji.
+reviews-count = { $count ->
+    [one] { $count } dokument czeka na decyzję, od najstarszego.
+    [few] { $count } dokumenty czekają na decyzję, od najstarszego.
+   *[other] { $count } dokumentów czeka na decyzję, od najstarszego.
+}
+open-reviews = Otwórz kolejkę weryfikacji
+review-approved = Zapisano: dokument zatwierdzony. Skutki (aktywacja projektu, dostęp eksperta, powiadomienie) są w toku.
+review-rejected = Zapisano: dokument odrzucony. Klient lub ekspert zostanie powiadomiony.
+review-conflict = Decyzji nie zapisano: { $reason }
+file = Plik
+uploaded = Przesłano
+kilobytes = { $kb } KB
+agent-said = Agent:
+outcome-approved = zatwierdzić
+outcome-rejected = odrzucić
+outcome-review = przekazać do decyzji człowieka
+protocol = protokół
+model = model
+flags = Uwaga
+requirements = Wymagania protokołu
+requirement = Wymaganie
+verdict = Ocena
+evidence = Dowód w dokumencie
+verdict-met = spełnione
+verdict-not-met = niespełnione
+verdict-unclear = niejasne
+source-rule = reguła
+source-model = model językowy
+source-none = nikt nie rozstrzygnął
+page-n = strona { $page }
+not-found-in-text = nie ma tego w tekście
+no-report = Brak raportu agenta.
+extracted-text = { $pages ->
+    [one] Tekst odczytany z dokumentu ({ $pages } strona)
+    [few] Tekst odczytany z dokumentu ({ $pages } strony)
+   *[other] Tekst odczytany z dokumentu ({ $pages } stron)
+}
+decision = Decyzja
+approve = Zatwierdź
+reject = Odrzuć
+valid-until = Ważny do (przy zatwierdzeniu)
+valid-until-hint = Ostatni dzień ważności odczytany z dokumentu; od niego liczy się ostrzeżenie o wygaśnięciu.
+comment = Komentarz
+decide = Zapisz decyzję
+error-decision = Wybierz: zatwierdź albo odrzuć.
+error-expiry-passed = Ta data już minęła: dokumentu, który wygasł, nie można zatwierdzić.
+error-expiry-reject = Datę ważności podaje się tylko przy zatwierdzeniu.
+error-date = Podaj datę w formacie RRRR-MM-DD.
+error-comment = Komentarz może mieć najwyżej { $max } znaków.

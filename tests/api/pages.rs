@@ -1,0 +1,569 @@
+//! The pages over HTTP, as a browser without script would use them: sign-in
+//! and out, sessions ended server-side, CSRF on every form, throttled
+//! sign-in without user enumeration, one-time invitations, 404 for what a
+//! person may not see, and the language switch. The real-browser walk is in
+//! `tests/browser`.
+
+use std::collections::HashMap;
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use ssot::domain::actor::Role;
+use ssot::domain::ids::ContactId;
+
+use crate::helpers::{TestApp, admin_actor, id, on_both_backends, spawn_app};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A browser without script: keeps cookies, follows no redirects.
+struct Visitor {
+    site: String,
+    http: reqwest::Client,
+    cookies: HashMap<String, String>,
+    language: &'static str,
+}
+
+/// An answer: status, headers, body text.
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The form token the page's forms carry.
+    fn csrf(&self) -> String {
+        let re = regex::Regex::new(r#"name="csrf" value="([0-9a-f]{64})""#).unwrap();
+        re.captures(&self.text)
+            .unwrap_or_else(|| panic!("no form token on the page:\n{}", self.text))[1]
+            .to_owned()
+    }
+
+    fn cookie_header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
+    }
+}
+
+impl Visitor {
+    fn new(app: &TestApp, language: &'static str) -> Self {
+        Self {
+            site: app.base.trim_end_matches("/api/v1").to_owned(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: HashMap::new(),
+            language,
+        }
+    }
+
+    fn cookie_line(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let res = req
+            .header("cookie", self.cookie_line())
+            .header("accept-language", self.language)
+            .send()
+            .await
+            .unwrap();
+        for v in res.headers().get_all(SET_COOKIE) {
+            let v = v.to_str().unwrap();
+            let (pair, attrs) = v.split_once(';').unwrap_or((v, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        Page {
+            status: res.status(),
+            headers: res.headers().clone(),
+            text: res.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.http.get(format!("{}{path}", self.site));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let req = self
+            .http
+            .post(format!("{}{path}", self.site))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(req).await
+    }
+
+    /// Signs in through the form; the answer to the form's post.
+    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        let form = self.get("/sign-in").await;
+        let csrf = form.csrf();
+        self.post(
+            "/sign-in",
+            &[
+                ("csrf", &csrf),
+                ("email", email),
+                ("password", password),
+                ("next", "/"),
+            ],
+        )
+        .await
+    }
+}
+
+async fn user(app: &TestApp, role: Role, email: &str, contact: Option<ContactId>) {
+    ssot::user_cmd::create(
+        &app.store,
+        role,
+        email,
+        &format!("{role} user"),
+        contact,
+        Some(PASSWORD.into()),
+        (time::Duration::hours(1), "http://hub"),
+        &admin_actor(),
+    )
+    .await
+    .unwrap();
+}
+
+fn text_between<'a>(html: &'a str, open: &str, close: &str) -> &'a str {
+    let start = html.find(open).map_or(0, |i| i + open.len());
+    let end = html[start..].find(close).map_or(html.len(), |i| start + i);
+    &html[start..end]
+}
+
+on_both_backends! {
+    async fn signing_in_and_out_keeps_the_session_on_the_server(db) {
+        let app = spawn_app(db).await;
+        user(&app, Role::Admin, "ala@agency.pl", None).await;
+        let mut v = Visitor::new(&app, "pl-PL,pl;q=0.9");
+
+        let start = v.get("/").await;
+        assert_eq!(start.status, StatusCode::SEE_OTHER);
+        assert_eq!(start.location(), "/sign-in?next=%2F");
+        let form = v.get("/sign-in").await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(form.text.contains(r#"<html lang="pl">"#));
+        assert!(form.text.contains("Zaloguj się"));
+        let csp = form.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(form.headers["x-frame-options"], "DENY");
+        assert_eq!(form.headers["x-content-type-options"], "nosniff");
+
+        // No token, or another one: refused, and no session is made.
+        for token in ["", &"0".repeat(64)] {
+            let page = v
+                .post("/sign-in", &[("csrf", token), ("email", "ala@agency.pl"), ("password", PASSWORD)])
+                .await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.text);
+            assert!(page.text.contains("Formularz wygasł"));
+            assert!(page.cookie_header("ssot_session").is_none());
+        }
+
+        let signed = v.sign_in("ALA@agency.pl", PASSWORD).await;
+        assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.text);
+        assert_eq!(signed.location(), "/");
+        let cookie = signed.cookie_header("ssot_session").unwrap();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(!cookie.contains("Secure"), "plain HTTP unless configured: {cookie}");
+        let session = v.cookies["ssot_session"].clone();
+
+        let dashboard = v.get("/").await;
+        assert_eq!(dashboard.status, StatusCode::OK);
+        assert!(dashboard.text.contains("Pulpit operatora"), "{}", dashboard.text);
+        assert!(dashboard.text.contains("Zgłoszenie"), "every state is listed");
+
+        // Sign-out needs the session's token too.
+        let refused = v.post("/sign-out", &[]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert_eq!(v.get("/").await.status, StatusCode::OK, "still signed in");
+        let csrf = dashboard.csrf();
+        let out = v.post("/sign-out", &[("csrf", &csrf)]).await;
+        assert_eq!(out.status, StatusCode::SEE_OTHER);
+        assert!(out.cookie_header("ssot_session").unwrap().contains("Max-Age=0"));
+
+        // The old cookie, replayed, is dead on the server.
+        v.cookies.insert("ssot_session".into(), session);
+        let replay = v.get("/").await;
+        assert_eq!(replay.status, StatusCode::SEE_OTHER, "{}", replay.text);
+        assert!(replay.location().starts_with("/sign-in"));
+    }
+}
+
+on_both_backends! {
+    async fn a_failed_sign_in_says_the_same_for_every_account_and_locks_after_five(db) {
+        let app = spawn_app(db).await;
+        user(&app, Role::Operator, "olga@agency.pl", None).await;
+
+        let mut v = Visitor::new(&app, "en");
+        let wrong = v.sign_in("olga@agency.pl", "not the password at all").await;
+        let mut w = Visitor::new(&app, "en");
+        let unknown = w.sign_in("nobody@agency.pl", "not the password at all").await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+        let message = |p: &Page| text_between(&p.text, r#"role="alert" id="sign-in-error">"#, "</p>").to_owned();
+        assert_eq!(message(&wrong), "Wrong e-mail or password.");
+        assert_eq!(message(&wrong), message(&unknown), "no hint whether the account exists");
+
+        for _ in 0..3 {
+            let again = v.sign_in("olga@agency.pl", "still not the password").await;
+            assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+        }
+        // Five failures: even the right password now waits.
+        let locked = v.sign_in("olga@agency.pl", PASSWORD).await;
+        assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{}", locked.text);
+        let wait: u64 = locked.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+        assert!(message(&locked).starts_with("Too many failed attempts. Try again in"), "{}", message(&locked));
+        assert!(locked.cookie_header("ssot_session").is_none());
+    }
+}
+
+on_both_backends! {
+    async fn an_invitation_sets_a_password_once(db) {
+        let app = spawn_app(db).await;
+        user(&app, Role::Operator, "olga@agency.pl", None).await;
+        let jan = app.vetted_expert("Jan Nowak", 2).await;
+        let mut olga = Visitor::new(&app, "en");
+        olga.sign_in("olga@agency.pl", PASSWORD).await;
+
+        let people = olga.get("/users").await;
+        assert_eq!(people.status, StatusCode::OK);
+        let csrf = people.csrf();
+        // An expert without their contact: the error stands beside the field.
+        let missing = olga
+            .post("/users", &[("csrf", &csrf), ("email", "jan@nowak.dev"), ("display_name", "Jan Nowak"), ("role", "expert"), ("contact_id", "")])
+            .await;
+        assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(missing.text.contains(r#"id="contact_id-error""#), "{}", missing.text);
+        assert!(missing.text.contains(r#"value="jan@nowak.dev""#), "what was typed stays");
+        // An operator may not make admins.
+        let admin = olga
+            .post("/users", &[("csrf", &csrf), ("email", "eve@agency.pl"), ("display_name", "Eve"), ("role", "admin"), ("contact_id", "")])
+            .await;
+        assert_eq!(admin.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(admin.text.contains(r#"id="role-error""#));
+
+        let made = olga
+            .post("/users", &[("csrf", &csrf), ("email", "jan@nowak.dev"), ("display_name", "Jan Nowak"), ("role", "expert"), ("contact_id", &id(&jan))])
+            .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+        let re = regex::Regex::new(r#"id="invitation-url" type="text" readonly value="[^"]*(/invitation/[0-9a-f]{64})""#).unwrap();
+        let link = re.captures(&made.text).expect("the link is shown to copy")[1].to_owned();
+        assert_eq!(made.text.matches("/invitation/").count(), 1, "the link appears once");
+
+        let mut jan_browser = Visitor::new(&app, "pl");
+        let page = jan_browser.get(&link).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text.contains("Witaj, Jan Nowak!"));
+        assert_eq!(page.headers["referrer-policy"], "no-referrer", "the secret never leaves in a Referer");
+        let csrf = page.csrf();
+        let differ = jan_browser.post(&link, &[("csrf", &csrf), ("password", PASSWORD), ("confirm", "something else entirely")]).await;
+        assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(differ.text.contains("Hasła nie są takie same."));
+        let short = jan_browser.post(&link, &[("csrf", &csrf), ("password", "short"), ("confirm", "short")]).await;
+        assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let no_token = jan_browser.post(&link, &[("password", PASSWORD), ("confirm", PASSWORD)]).await;
+        assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+
+        let set = jan_browser.post(&link, &[("csrf", &csrf), ("password", PASSWORD), ("confirm", PASSWORD)]).await;
+        assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.text);
+        let home = jan_browser.get("/").await;
+        assert_eq!(home.status, StatusCode::OK);
+        assert!(home.text.contains("Moje projekty"));
+
+        // The link worked once.
+        let mut again = Visitor::new(&app, "pl");
+        let gone = again.get(&link).await;
+        assert_eq!(gone.status, StatusCode::NOT_FOUND);
+        assert!(gone.text.contains("Link jest nieważny"));
+        let csrf = again.get("/sign-in").await.csrf();
+        let replay = again.post(&link, &[("csrf", &csrf), ("password", "another long password"), ("confirm", "another long password")]).await;
+        assert_eq!(replay.status, StatusCode::NOT_FOUND);
+        assert_eq!(again.sign_in("jan@nowak.dev", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    }
+}
+
+on_both_backends! {
+    async fn people_see_only_their_own_pages(db) {
+        let app = spawn_app(db).await;
+        let anna = app.client_contact("Anna Kowalska").await;
+        let other = app.client_contact("Piotr Zieliński").await;
+        let hers = app.project(&anna, &[]).await;
+        app.project(&other, &[]).await;
+        let anna_id: ContactId = id(&anna).parse().unwrap();
+        user(&app, Role::Client, "anna@kowalska.pl", Some(anna_id)).await;
+        let mut v = Visitor::new(&app, "pl");
+        v.sign_in("anna@kowalska.pl", PASSWORD).await;
+
+        let home = v.get("/").await;
+        assert_eq!(home.status, StatusCode::OK);
+        assert!(home.text.contains(hers["title"].as_str().unwrap()));
+        assert_eq!(home.text.matches("<tr><td>").count(), 1, "only her project: {}", home.text);
+        assert!(!home.text.contains("/users"), "no staff navigation");
+
+        // Staff pages and forms: the same 404 as a page that does not exist.
+        let csrf = home.csrf();
+        let missing = v.get("/no-such-page").await;
+        for page in [
+            v.get("/users").await,
+            v.post("/users", &[("csrf", &csrf), ("email", "x@y.pl"), ("display_name", "X"), ("role", "client"), ("contact_id", &id(&other))]).await,
+        ] {
+            assert_eq!(page.status, StatusCode::NOT_FOUND);
+            assert_eq!(text_between(&page.text, "<main", "</main>"), text_between(&missing.text, "<main", "</main>"));
+        }
+        assert!(app.store.list_users().await.unwrap().len() == 1, "nothing was created");
+    }
+}
+
+on_both_backends! {
+    async fn disabling_a_user_ends_their_sessions(db) {
+        let app = spawn_app(db).await;
+        user(&app, Role::Admin, "ala@agency.pl", None).await;
+        user(&app, Role::Operator, "olga@agency.pl", None).await;
+        let mut ala = Visitor::new(&app, "en");
+        ala.sign_in("ala@agency.pl", PASSWORD).await;
+        let mut olga = Visitor::new(&app, "en");
+        olga.sign_in("olga@agency.pl", PASSWORD).await;
+        assert_eq!(olga.get("/").await.status, StatusCode::OK);
+
+        let olga_id = app
+            .store
+            .list_users()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.email.as_str() == "olga@agency.pl")
+            .unwrap()
+            .id;
+        let people = ala.get("/users").await;
+        let csrf = people.csrf();
+        // An admin cannot lock themself out.
+        let ala_id = app.store.list_users().await.unwrap().into_iter().find(|u| u.role == Role::Admin).unwrap().id;
+        let own = ala.post(&format!("/users/{ala_id}/disable"), &[("csrf", &csrf)]).await;
+        assert_eq!(own.status, StatusCode::CONFLICT);
+        // An operator may not disable anyone: the page does not exist for them.
+        let olga_csrf = olga.get("/users").await.csrf();
+        let not_theirs = olga.post(&format!("/users/{ala_id}/disable"), &[("csrf", &olga_csrf)]).await;
+        assert_eq!(not_theirs.status, StatusCode::NOT_FOUND);
+
+        let done = ala.post(&format!("/users/{olga_id}/disable"), &[("csrf", &csrf)]).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+        assert!(olga.get("/").await.location().starts_with("/sign-in"), "her session ended");
+        assert_eq!(olga.sign_in("olga@agency.pl", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+
+        let back = ala.post(&format!("/users/{olga_id}/enable"), &[("csrf", &csrf)]).await;
+        assert_eq!(back.status, StatusCode::SEE_OTHER);
+        assert_eq!(olga.sign_in("olga@agency.pl", PASSWORD).await.status, StatusCode::SEE_OTHER);
+        let unknown = ala.post(&format!("/users/{}/disable", uuid::Uuid::now_v7()), &[("csrf", &csrf)]).await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+        let garbage = ala.post("/users/not-an-id/disable", &[("csrf", &csrf)]).await;
+        assert_eq!(garbage.status, StatusCode::NOT_FOUND);
+    }
+}
+
+on_both_backends! {
+    async fn the_language_follows_the_choice_then_the_browser(db) {
+        let app = spawn_app(db).await;
+        user(&app, Role::Operator, "olga@agency.pl", None).await;
+        let mut v = Visitor::new(&app, "en-GB,en;q=0.8");
+        let page = v.get("/sign-in").await;
+        assert!(page.text.contains(r#"<html lang="en">"#));
+        let csrf = page.csrf();
+        let switched = v.post("/language", &[("csrf", &csrf), ("locale", "pl"), ("back", "/sign-in")]).await;
+        assert_eq!(switched.status, StatusCode::SEE_OTHER);
+        assert_eq!(switched.location(), "/sign-in");
+        assert!(v.get("/sign-in").await.text.contains(r#"<html lang="pl">"#));
+        // A foreign place to come back to is not followed.
+        let away = v.post("/language", &[("csrf", &csrf), ("locale", "en"), ("back", "https://evil.example/")]).await;
+        assert_eq!(away.location(), "/");
+        let bad = v.post("/language", &[("csrf", &csrf), ("locale", "de")]).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+        // Signed in, the choice is kept with the user, on any browser.
+        v.sign_in("olga@agency.pl", PASSWORD).await;
+        let csrf = v.get("/").await.csrf();
+        v.post("/language", &[("csrf", &csrf), ("locale", "pl"), ("back", "/")]).await;
+        let mut elsewhere = Visitor::new(&app, "en");
+        elsewhere.sign_in("olga@agency.pl", PASSWORD).await;
+        let home = elsewhere.get("/").await;
+        assert!(home.text.contains(r#"<html lang="pl">"#), "{}", &home.text[..200]);
+    }
+}
+
+#[tokio::test]
+async fn static_files_and_unknown_paths() {
+    let app = spawn_app(crate::helpers::TestDb::sqlite().await).await;
+    let mut v = Visitor::new(&app, "pl");
+    let css = v.get("/static/app.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(
+        css.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    assert_eq!(
+        v.get("/static/../Cargo.toml").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(v.get("/static/nope.js").await.status, StatusCode::NOT_FOUND);
+    let page = v.get("/nowhere").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let api = v.get("/api/v1/nowhere").await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    assert!(
+        api.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+}
+
+/// A scan the agent cannot read, waiting in the review queue: its project,
+/// the document's id.
+async fn document_in_review(app: &TestApp) -> (String, String) {
+    let client = app.client_contact("Anna Kowalska").await;
+    let (pid, _, _) = app.accepted_project(&client, &["nda"]).await;
+    app.act(
+        &app.operator,
+        &pid,
+        "start_credentialing",
+        serde_json::json!({}),
+    )
+    .await
+    .expect(200);
+    let scan = [
+        b"\x89PNG\r\n\x1a\n".to_vec(),
+        uuid::Uuid::now_v7().as_bytes().to_vec(),
+    ]
+    .concat();
+    let up = app
+        .upload(
+            &app.operator,
+            &format!("/projects/{pid}/documents"),
+            "nda",
+            "umowa.png",
+            scan,
+        )
+        .await
+        .expect(201);
+    assert_eq!(app.verify_all().await, 1);
+    (pid, up["document"]["id"].as_str().unwrap().to_owned())
+}
+
+on_both_backends! {
+    async fn a_reviewer_decides_from_the_queue_with_the_apis_rules(db) {
+        let app = spawn_app(db).await;
+        user(&app, Role::Operator, "olga@agency.pl", None).await;
+        let (pid, doc) = document_in_review(&app).await;
+        let mut v = Visitor::new(&app, "en");
+        v.sign_in("olga@agency.pl", PASSWORD).await;
+
+        let queue = v.get("/reviews").await;
+        assert_eq!(queue.status, StatusCode::OK);
+        assert!(queue.text.contains("1 document waits for a decision"), "{}", queue.text);
+        assert!(queue.text.contains(&format!(r#"action="/reviews/{doc}""#)));
+        assert!(queue.text.contains("umowa.png"));
+        assert!(queue.text.contains("hand to a person"), "the agent's outcome is shown");
+        let csrf = queue.csrf();
+        let path = format!("/reviews/{doc}");
+
+        // Refused forms change nothing: no token, no choice, an expiry that
+        // has passed or goes with a rejection, a date that is no date.
+        assert_eq!(v.post(&path, &[("decision", "approve")]).await.status, StatusCode::FORBIDDEN);
+        for (form, message) in [
+            (vec![("comment", "looked")], "Choose approve or reject."),
+            (vec![("decision", "approve"), ("expires_on", "2020-01-31")], "This date has passed"),
+            (vec![("decision", "reject"), ("expires_on", "2099-01-31")], "goes with an approval only"),
+            (vec![("decision", "approve"), ("expires_on", "31.01.2099")], "Enter a date as YYYY-MM-DD."),
+        ] {
+            let mut form = form;
+            form.push(("csrf", &csrf));
+            let page = v.post(&path, &form).await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{form:?}");
+            assert!(page.text.contains(message), "{message}: {}", page.text);
+            assert!(page.text.contains(r#"aria-invalid="true""#) || message.starts_with("Choose"));
+        }
+        let long = "x".repeat(2001);
+        let page = v.post(&path, &[("csrf", &csrf), ("decision", "reject"), ("comment", &long)]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.text.contains("at most 2000 characters"), "{}", page.text);
+        let still = app.get(&app.operator, &format!("/documents/{doc}")).await.expect(200);
+        assert_eq!(still["document"]["status"], "review");
+
+        // The approval has the agent's effects: the project becomes active.
+        let done = v
+            .post(&path, &[("csrf", &csrf), ("decision", "approve"), ("expires_on", "2099-12-31"), ("comment", "signed by both")])
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+        assert_eq!(done.location(), "/reviews?done=approved");
+        let after = v.get(done.location()).await;
+        assert!(after.text.contains("Saved: the document is approved."));
+        assert!(after.text.contains("The queue is empty"));
+        let document = app.get(&app.operator, &format!("/documents/{doc}")).await.expect(200);
+        assert_eq!(document["document"]["status"], "approved");
+        assert_eq!(document["document"]["expires_on"], "2099-12-31");
+        assert_eq!(document["document"]["decision_comment"], "signed by both");
+        let project = app.get(&app.operator, &format!("/projects/{pid}")).await.expect(200);
+        assert_eq!(project["state"], "active", "{project}");
+
+        // Deciding again is refused with the API's reason.
+        let again = v.post(&path, &[("csrf", &csrf), ("decision", "reject")]).await;
+        assert_eq!(again.status, StatusCode::CONFLICT);
+        assert!(again.text.contains("not waiting for review"), "{}", again.text);
+
+        // Unknown and malformed ids are pages that do not exist.
+        let unknown = format!("/reviews/{}", uuid::Uuid::now_v7());
+        assert_eq!(v.post(&unknown, &[("csrf", &csrf), ("decision", "reject")]).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(v.post("/reviews/garbage", &[("csrf", &csrf), ("decision", "reject")]).await.status, StatusCode::NOT_FOUND);
+    }
+}
+
+on_both_backends! {
+    async fn the_review_queue_is_staff_only(db) {
+        let app = spawn_app(db).await;
+        let (_, doc) = document_in_review(&app).await;
+        let client = app.client_contact("Piotr Zieliński").await;
+        let contact: ContactId = id(&client).parse().unwrap();
+        user(&app, Role::Client, "piotr@zielinski.pl", Some(contact)).await;
+        let mut v = Visitor::new(&app, "pl");
+        v.sign_in("piotr@zielinski.pl", PASSWORD).await;
+        let queue = v.get("/reviews").await;
+        assert_eq!(queue.status, StatusCode::NOT_FOUND);
+        assert!(!queue.text.contains(&doc));
+        let csrf = v.get("/").await.csrf();
+        let page = v.post(&format!("/reviews/{doc}"), &[("csrf", &csrf), ("decision", "approve")]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        let document = app.get(&app.operator, &format!("/documents/{doc}")).await.expect(200);
+        assert_eq!(document["document"]["status"], "review");
+    }
+}
