@@ -156,6 +156,15 @@ pub fn allowed_actions(state: ProjectState) -> Vec<Action> {
         .collect()
 }
 
+/// What `actor` may do next with a project in `state` held by (or offered
+/// to) `expert`: the actions the API lists and the pages offer.
+pub fn actions_for(actor: &Actor, state: ProjectState, expert: Option<ContactId>) -> Vec<Action> {
+    allowed_actions(state)
+        .into_iter()
+        .filter(|a| may_take(actor, *a, expert))
+        .collect()
+}
+
 /// Whether `actor` may ever take `action` on a project whose expert is `expert`.
 /// Experts act only on offers made to them; the agent only does what automation needs.
 pub fn may_take(actor: &Actor, action: Action, expert: Option<ContactId>) -> bool {

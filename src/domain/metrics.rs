@@ -22,6 +22,16 @@ pub struct Baseline {
 }
 
 pub const MAX_HORIZON_MONTHS: u32 = 120;
+
+/// When the baseline is recorded: step 6 follows acceptance (step 5) and
+/// gates credentialing (step 7).
+pub const BASELINE_STATES: &[super::lifecycle::ProjectState] =
+    &[super::lifecycle::ProjectState::Accepted];
+/// When the realised figures are recorded: while the work runs, before completion.
+pub const OUTCOME_STATES: &[super::lifecycle::ProjectState] = &[
+    super::lifecycle::ProjectState::Active,
+    super::lifecycle::ProjectState::Blocked,
+];
 /// More than every hour of a month is a typo, not a process.
 const HOURS_PER_MONTH: f64 = 744.0;
 

@@ -2,7 +2,7 @@
 //! deduplicated by hash, queued for the agent), reports, the human review
 //! queue, expiring credentials and the protocol vault.
 
-use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
+use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -13,24 +13,19 @@ use super::AppState;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Path, Query};
 use super::projects::visible_project;
+use super::uploads::{self, UploadError};
 use super::views::TransitionView;
-use crate::agent::sniff::{FileKind, sniff};
-use crate::blobs::Received;
 use crate::domain::access;
 use crate::domain::actor::Role;
 use crate::domain::document::{Decision, Document, DocumentSubject, DocumentType, ReviewDecision};
 use crate::domain::ids::{ContactId, DocumentId, ProjectId};
 use crate::domain::protocol::ProtocolError;
-use crate::domain::validation::ValidationErrors;
 use crate::domain::verification::Report;
-use crate::store::{EXPERT_CREDENTIALS, NewDocument, ReviewItem};
+use crate::store::{EXPERT_CREDENTIALS, ReviewItem};
 
 /// The document routes; uploads may be as large as `upload_max_bytes`.
 pub fn router(upload_max_bytes: u64) -> OpenApiRouter<AppState> {
-    // Multipart framing adds a little to the file itself.
-    let body_limit = usize::try_from(upload_max_bytes)
-        .unwrap_or(usize::MAX)
-        .saturating_add(64 * 1024);
+    let body_limit = uploads::body_limit(upload_max_bytes);
     let uploads = OpenApiRouter::new()
         .routes(routes!(upload_project_document))
         .routes(routes!(upload_expert_document, expert_documents))
@@ -52,20 +47,6 @@ pub struct DocumentView {
     pub report: Option<Report>,
 }
 
-fn multipart_error(e: MultipartError) -> ApiError {
-    if super::error::is_body_timeout(&e) {
-        return super::error::body_timeout();
-    }
-    match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the upload is too large",
-        ),
-        _ => ApiError::bad_request(format!("malformed multipart body: {}", e.body_text())),
-    }
-}
-
 impl From<MultipartRejection> for ApiError {
     fn from(r: MultipartRejection) -> Self {
         ApiError::new(
@@ -76,156 +57,45 @@ impl From<MultipartRejection> for ApiError {
     }
 }
 
-/// The fields of an upload: `type` (a document type id) and `file`.
-struct Upload {
-    doc_type: String,
-    filename: String,
-    received: Received,
-}
-
-/// Streams the multipart body: the file goes to a temporary file as it
-/// arrives, never held whole in memory, and is refused past the size limit.
-/// On any refusal, or if the client goes away, the temporary file is removed
-/// when the partial upload is dropped.
-async fn receive(state: &AppState, mut multipart: Multipart) -> Result<Upload, ApiError> {
-    let limit = state.upload_max_bytes;
-    let (mut doc_type, mut file, mut filename) = (None, None::<Received>, String::from("document"));
-    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
-        match field.name() {
-            Some("type") if doc_type.is_none() => {
-                doc_type = Some(field.text().await.map_err(multipart_error)?);
-            }
-            Some("file") if file.is_none() => {
-                if let Some(name) = field.file_name() {
-                    filename = name.chars().filter(|c| !c.is_control()).take(200).collect();
-                }
-                let mut incoming = state
-                    .blobs
-                    .receive()
-                    .await
-                    .map_err(|e| ApiError::internal_io(&e))?;
-                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-                    if incoming.size() + chunk.len() as u64 > limit {
-                        return Err(ApiError::new(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "payload_too_large",
-                            format!("the file is larger than {limit} bytes"),
-                        ));
-                    }
-                    incoming
-                        .write(&chunk)
-                        .await
-                        .map_err(|e| ApiError::internal_io(&e))?;
-                }
-                file = Some(
-                    incoming
-                        .finish()
-                        .await
-                        .map_err(|e| ApiError::internal_io(&e))?,
-                );
-            }
-            Some(name @ ("type" | "file")) => {
-                return Err(ApiError::bad_request(format!(
-                    "the field `{name}` was sent twice; send one document per upload"
-                )));
-            }
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "unexpected field `{}`; send `type` and `file`",
-                    other.unwrap_or("")
-                )));
-            }
+impl From<UploadError> for ApiError {
+    fn from(e: UploadError) -> Self {
+        match e {
+            UploadError::TooLarge { .. } | UploadError::BodyTooLarge => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                e.to_string(),
+            ),
+            UploadError::BodyTimeout => super::error::body_timeout(),
+            UploadError::Malformed(m) => ApiError::bad_request(m),
+            UploadError::Unsupported => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                e.to_string(),
+            ),
+            UploadError::Invalid(errors) => errors.into(),
+            UploadError::Quota(q) => q.into(),
+            UploadError::Forbidden(m) => ApiError::forbidden(m),
+            UploadError::Closed(_) => ApiError::conflict(e.to_string()),
+            UploadError::Store(e) => e.into(),
+            UploadError::Io(e) => ApiError::internal_io(&e),
         }
     }
-    match (doc_type, file) {
-        (Some(doc_type), Some(received)) => Ok(Upload {
-            doc_type,
-            filename,
-            received,
-        }),
-        _ => Err(ApiError::bad_request(
-            "send two fields: `type` (the document type id) and `file`",
-        )),
-    }
 }
 
-/// Checks type and content, then records the document and queues it. A
-/// refused file is removed with the upload.
-async fn accept(
-    state: &AppState,
-    caller: &Caller,
-    subject: DocumentSubject,
-    allowed: &[DocumentType],
-    upload: Upload,
-) -> Result<(StatusCode, Json<DocumentView>), ApiError> {
-    let Upload {
-        doc_type,
-        filename,
-        received,
-    } = upload;
-    let doc_type = DocumentType::parse("type", &doc_type).map_err(|e| ValidationErrors(vec![e]))?;
-    if !allowed.contains(&doc_type) {
-        let names: Vec<&str> = allowed.iter().map(DocumentType::as_str).collect();
-        return Err(ValidationErrors::single(
-            "type",
-            format!(
-                "`{doc_type}` is not a document this subject needs; expected one of: {}",
-                names.join(", ")
-            ),
-        )
-        .into());
-    }
-    let kind = sniff(&received.head).ok_or_else(unsupported)?;
-    if matches!(kind, FileKind::Text | FileKind::Markdown) && !received.is_text {
-        return Err(unsupported());
-    }
-    let (size_bytes, sha256) = (received.size, received.sha256.clone());
-    let used = state.store.upload_usage(subject).await?;
-    state.upload_quota.check(used, size_bytes)?;
-    state
-        .blobs
-        .keep(received)
-        .await
-        .map_err(|e| ApiError::internal_io(&e))?;
-    let new = NewDocument {
-        subject,
-        doc_type,
-        filename,
-        content_type: kind.content_type().to_owned(),
-        size_bytes,
-        sha256,
-    };
-    let (document, created) = state
-        .store
-        .insert_document(new, state.upload_quota, &caller.actor)
-        .await?;
-    tracing::info!(document = %document.id, doc_type = %document.doc_type, size = document.size_bytes, created, "document uploaded");
+/// The document as the API answers an upload: 201 when new, 200 when the
+/// same bytes were uploaded before.
+fn uploaded((document, created): (Document, bool)) -> (StatusCode, Json<DocumentView>) {
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((
+    (
         status,
         Json(DocumentView {
             document,
             report: None,
         }),
-    ))
-}
-
-/// Refuses before the body is read when the subject's quota is full; the
-/// store checks again, with the file's size, as it records it.
-async fn room_for_one_more(state: &AppState, subject: DocumentSubject) -> Result<(), ApiError> {
-    let used = state.store.upload_usage(subject).await?;
-    Ok(state.upload_quota.check(used, 0)?)
-}
-
-fn unsupported() -> ApiError {
-    ApiError::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-        "send a PDF, PNG, JPEG, plain text or Markdown file (not HTML, XML or JSON)",
     )
 }
 
@@ -243,28 +113,17 @@ async fn upload_project_document(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<DocumentView>), ApiError> {
     let project = visible_project(&state, &caller, id).await?;
-    if caller.token.role == Role::Expert {
-        return Err(ApiError::forbidden(
-            "experts upload their own credentials, not the client's",
-        ));
-    }
-    if project.state.is_terminal() {
-        return Err(ApiError::conflict(format!(
-            "the project is `{}`; it takes no documents",
-            project.state
-        )));
-    }
-    let subject = DocumentSubject::Project(id);
-    room_for_one_more(&state, subject).await?;
-    let upload = receive(&state, multipart?).await?;
-    accept(
+    let subject = uploads::for_project(&state, &caller.actor, &project).await?;
+    let upload = uploads::receive(&state, multipart?).await?;
+    let done = uploads::accept(
         &state,
-        &caller,
+        &caller.actor,
         subject,
         &project.required_documents,
         upload,
     )
-    .await
+    .await?;
+    Ok(uploaded(done))
 }
 
 /// Uploads one of an expert's credentials (the expert, or staff).
@@ -287,9 +146,11 @@ async fn upload_expert_document(
         .filter_map(|t| DocumentType::parse("t", t).ok())
         .collect();
     let subject = DocumentSubject::Expert(id);
-    room_for_one_more(&state, subject).await?;
-    let upload = receive(&state, multipart?).await?;
-    accept(&state, &caller, subject, &allowed, upload).await
+    uploads::room_for_one_more(&state, subject).await?;
+    let upload = uploads::receive(&state, multipart?).await?;
+    Ok(uploaded(
+        uploads::accept(&state, &caller.actor, subject, &allowed, upload).await?,
+    ))
 }
 
 /// The expert's uploaded credentials (the expert, or staff).

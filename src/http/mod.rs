@@ -18,6 +18,7 @@ mod records;
 pub mod server;
 mod tasks;
 mod tickets;
+pub mod uploads;
 mod views;
 mod webhooks;
 

@@ -56,10 +56,7 @@ pub struct ProjectView {
 
 impl ProjectView {
     pub fn new(project: Project, actor: &Actor) -> Self {
-        let allowed_actions = lifecycle::allowed_actions(project.state)
-            .into_iter()
-            .filter(|a| lifecycle::may_take(actor, *a, project.expert_id))
-            .collect();
+        let allowed_actions = lifecycle::actions_for(actor, project.state, project.expert_id);
         Self {
             value: project.value(),
             project,

@@ -20,7 +20,7 @@ use crate::domain::lifecycle::{
     self, Assignment, Command, Effect, ExpertFacts, Facts, ProjectState, Transition,
     TransitionError,
 };
-use crate::domain::metrics::{Baseline, Outcome};
+use crate::domain::metrics::{self, Baseline, Outcome};
 use crate::domain::project::{NewProject, Project};
 use crate::domain::validation::{Reason, ValidationErrors};
 
@@ -474,11 +474,13 @@ impl Store {
         baseline: Baseline,
         actor: &Actor,
     ) -> Result<Project, StoreError> {
-        // Step 6 follows acceptance (step 5) and gates credentialing (step 7).
-        let allowed = [ProjectState::Accepted];
-        self.update_metrics(id, actor, "record_baseline", &allowed, |p| {
-            p.baseline = Some(baseline)
-        })
+        self.update_metrics(
+            id,
+            actor,
+            "record_baseline",
+            metrics::BASELINE_STATES,
+            |p| p.baseline = Some(baseline),
+        )
         .await
     }
 
@@ -489,8 +491,7 @@ impl Store {
         outcome: Outcome,
         actor: &Actor,
     ) -> Result<Project, StoreError> {
-        let allowed = [ProjectState::Active, ProjectState::Blocked];
-        self.update_metrics(id, actor, "record_outcome", &allowed, |p| {
+        self.update_metrics(id, actor, "record_outcome", metrics::OUTCOME_STATES, |p| {
             p.outcome = Some(outcome)
         })
         .await

@@ -26,6 +26,8 @@ pub enum PageError {
     /// A form body that is not a form.
     BadForm(Tr),
     Store(StoreError),
+    /// A fault below the store (files, I/O), logged with its cause.
+    Internal(String),
 }
 
 impl From<StoreError> for PageError {
@@ -85,6 +87,15 @@ impl IntoResponse for PageError {
                 "not-found-title",
                 "not-found-body",
             ),
+            PageError::Internal(error) => {
+                tracing::error!(%error, "a page failed");
+                page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    fallback_tr(),
+                    "internal-title",
+                    "internal-body",
+                )
+            }
             PageError::Store(error) => {
                 tracing::error!(%error, "a page failed");
                 page(

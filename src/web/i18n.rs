@@ -71,16 +71,30 @@ impl Tr {
             .unwrap_or_else(|| key.to_owned())
     }
 
+    /// The message `key`, or `fallback` when there is none (names that come
+    /// from data, such as an audit event's action).
+    pub fn t_or(&self, key: &str, fallback: &str) -> String {
+        LOCALES
+            .try_lookup(self.lang(), key)
+            .unwrap_or_else(|| fallback.to_owned())
+    }
+
     /// The message `key` with one argument.
     pub fn t1(&self, key: &str, name: &str, value: impl ToString) -> String {
+        self.t_with(key, &[(name, value.to_string())])
+    }
+
+    /// The message `key` with its arguments; numbers stay numbers, so
+    /// plural rules apply.
+    pub fn t_with(&self, key: &str, values: &[(&str, String)]) -> String {
         let mut args: HashMap<Cow<'static, str>, FluentValue<'_>> = HashMap::new();
-        let value = value.to_string();
-        // Numbers stay numbers, so plural rules apply.
-        let fluent = match value.parse::<f64>() {
-            Ok(n) => FluentValue::from(n),
-            Err(_) => FluentValue::from(value),
-        };
-        args.insert(Cow::Owned(name.to_owned()), fluent);
+        for (name, value) in values {
+            let fluent = match value.parse::<f64>() {
+                Ok(n) => FluentValue::from(n),
+                Err(_) => FluentValue::from(value.as_str()),
+            };
+            args.insert(Cow::Owned((*name).to_owned()), fluent);
+        }
         LOCALES
             .try_lookup_with_args(self.lang(), key, &args)
             .unwrap_or_else(|| key.to_owned())

@@ -14,6 +14,7 @@ mod errors;
 mod home;
 pub mod i18n;
 mod page;
+mod projects;
 mod reviews;
 mod session;
 mod users;
@@ -21,6 +22,7 @@ mod users;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -66,6 +68,17 @@ pub fn router(state: WebState) -> Router {
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
         .route("/users/{id}/invite", post(users::invite))
+        .route("/projects/{id}", get(projects::show))
+        .route("/projects/{id}/transitions", post(projects::transition))
+        .route("/projects/{id}/baseline", post(projects::baseline))
+        .route("/projects/{id}/outcome", post(projects::outcome))
+        .route(
+            "/projects/{id}/documents",
+            // As the API's upload route: the file may be as large as `upload_max_bytes`.
+            post(projects::upload).layer(DefaultBodyLimit::max(crate::http::uploads::body_limit(
+                state.app.upload_max_bytes,
+            ))),
+        )
         .route("/reviews", get(reviews::queue))
         .route("/reviews/{id}", post(reviews::decide));
     let pages = public

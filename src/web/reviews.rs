@@ -47,6 +47,8 @@ pub struct Entry {
     pub item: ReviewItem,
     pub subject_key: &'static str,
     pub subject: String,
+    /// The project's page, for a project's document.
+    pub link: Option<String>,
 }
 
 #[derive(Template)]
@@ -165,10 +167,15 @@ async fn page(
     let mut entries = Vec::new();
     for item in state.app.store.review_queue(QUEUE_PAGE).await? {
         let (subject_key, subject) = subject(state, &item.document.subject).await?;
+        let link = match item.document.subject {
+            DocumentSubject::Project(id) => Some(format!("/projects/{id}")),
+            DocumentSubject::Expert(_) => None,
+        };
         entries.push(Entry {
             item,
             subject_key,
             subject,
+            link,
         });
     }
     let page = ReviewsPage {

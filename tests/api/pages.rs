@@ -116,6 +116,23 @@ impl Visitor {
         self.send(req).await
     }
 
+    /// Posts a multipart form: the text fields in order, then the file.
+    async fn upload(&mut self, path: &str, fields: &[(&str, &str)], file: (&str, Vec<u8>)) -> Page {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(file.1).file_name(file.0.to_owned()),
+        );
+        let req = self
+            .http
+            .post(format!("{}{path}", self.site))
+            .multipart(form);
+        self.send(req).await
+    }
+
     /// Signs in through the form; the answer to the form's post.
     async fn sign_in(&mut self, email: &str, password: &str) -> Page {
         let form = self.get("/sign-in").await;
@@ -565,5 +582,207 @@ on_both_backends! {
         assert_eq!(page.status, StatusCode::NOT_FOUND);
         let document = app.get(&app.operator, &format!("/documents/{doc}")).await.expect(200);
         assert_eq!(document["document"]["status"], "review");
+    }
+}
+
+/// The `expected_version` the project page's step forms carry.
+fn version_on(page: &Page) -> String {
+    let re = regex::Regex::new(r#"name="expected_version" value="(\d+)""#).unwrap();
+    re.captures(&page.text)
+        .unwrap_or_else(|| panic!("no step form on the page:\n{}", page.text))[1]
+        .to_owned()
+}
+
+on_both_backends! {
+    async fn a_project_moves_through_its_page_with_the_apis_rules(db) {
+        let app = spawn_app(db).await;
+        user(&app, Role::Operator, "olga@agency.pl", None).await;
+        let client = app.client_contact("Anna Kowalska").await;
+        let pid = id(&app.project(&client, &["nda"]).await);
+        let jan = app.vetted_expert("Jan Nowak", 2).await;
+        let jan_id: ContactId = id(&jan).parse().unwrap();
+        user(&app, Role::Expert, "jan@nowak.dev", Some(jan_id)).await;
+        let path = format!("/projects/{pid}");
+        let steps = format!("{path}/transitions");
+        let mut olga = Visitor::new(&app, "en");
+        olga.sign_in("olga@agency.pl", PASSWORD).await;
+
+        let page = olga.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text.contains("Invoice automation") && page.text.contains("Anna Kowalska"));
+        assert!(page.text.contains("Start matching") && page.text.contains("Cancel the project"));
+        let csrf = page.csrf();
+        let v = version_on(&page);
+        let moved = olga.post(&steps, &[("csrf", &csrf), ("action", "start_matching"), ("expected_version", &v)]).await;
+        assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.text);
+        assert_eq!(moved.location(), path);
+        let state = || async { app.get(&app.operator, &format!("/projects/{pid}")).await.expect(200)["state"].clone() };
+        assert_eq!(state().await, "matching");
+
+        // A form from before the move is refused: someone changed the project first.
+        let stale = olga.post(&steps, &[("csrf", &csrf), ("action", "cancel"), ("reason", "duplicate"), ("expected_version", &v)]).await;
+        assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
+        assert!(stale.text.contains("Not saved:"), "{}", stale.text);
+        // An offer needs an expert, a cancellation a reason: errors beside the fields.
+        let page = olga.get(&path).await;
+        assert!(page.text.contains("Jan Nowak"), "the vetted expert is offered as a candidate");
+        let v = version_on(&page);
+        let no_expert = olga.post(&steps, &[("csrf", &csrf), ("action", "offer"), ("expert_id", ""), ("expected_version", &v)]).await;
+        assert_eq!(no_expert.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(no_expert.text.contains("Choose an expert from the list."), "{}", no_expert.text);
+        let no_reason = olga.post(&steps, &[("csrf", &csrf), ("action", "cancel"), ("reason", "  ")]).await;
+        assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(no_reason.text.contains("Give a reason"), "{}", no_reason.text);
+        // A step the state does not allow, posted by hand: the reason, in words.
+        let wrong = olga.post(&steps, &[("csrf", &csrf), ("action", "complete")]).await;
+        assert_eq!(wrong.status, StatusCode::CONFLICT);
+        assert!(wrong.text.contains("A project in “Matching” does not allow “Complete”."), "{}", wrong.text);
+        assert_eq!(olga.post(&steps, &[("csrf", &csrf), ("action", "fly")]).await.status, StatusCode::BAD_REQUEST);
+        assert_eq!(state().await, "matching", "nothing refused changed the project");
+
+        let offered = olga.post(&steps, &[("csrf", &csrf), ("action", "offer"), ("expert_id", &id(&jan))]).await;
+        assert_eq!(offered.status, StatusCode::SEE_OTHER, "{}", offered.text);
+
+        // The expert accepts on the same page; staff-only steps are not offered to him.
+        let mut jan_v = Visitor::new(&app, "pl");
+        jan_v.sign_in("jan@nowak.dev", PASSWORD).await;
+        let his = jan_v.get(&path).await;
+        assert_eq!(his.status, StatusCode::OK);
+        assert!(his.text.contains("Przyjmij projekt") && !his.text.contains("Anuluj projekt"), "{}", his.text);
+        let jan_csrf = his.csrf();
+        let forged = jan_v.post(&steps, &[("csrf", &jan_csrf), ("action", "cancel"), ("reason", "no")]).await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        assert!(forged.text.contains("Nie możesz wykonać kroku „Anuluj projekt”"), "{}", forged.text);
+        let accepted = jan_v.post(&steps, &[("csrf", &jan_csrf), ("action", "accept")]).await;
+        assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.text);
+        assert_eq!(state().await, "accepted");
+
+        // Credentialing waits for the baseline (step 6); the gate says so.
+        let gate = olga.post(&steps, &[("csrf", &csrf), ("action", "start_credentialing")]).await;
+        assert_eq!(gate.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", gate.text);
+        assert!(gate.text.contains("condition does not hold: record the baseline"), "{}", gate.text);
+        let baseline = format!("{path}/baseline");
+        let bad = olga
+            .post(&baseline, &[("csrf", &csrf), ("hours_before", "10"), ("hours_after", "20"), ("hourly_value", "x"),
+                               ("horizon_months", "0"), ("price", "5000")])
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.text.contains("Enter an amount above zero."), "{}", bad.text);
+        assert!(bad.text.contains(r#"value="20""#), "what was typed stays");
+        let good = olga
+            .post(&baseline, &[("csrf", &csrf), ("hours_before", "40,5"), ("hours_after", "10"), ("hourly_value", "120"),
+                               ("horizon_months", "12"), ("price", "9 000")])
+            .await;
+        assert_eq!(good.status, StatusCode::SEE_OTHER, "{}", good.text);
+        let project = app.get(&app.operator, &format!("/projects/{pid}")).await.expect(200);
+        assert_eq!(project["baseline"]["hours_before"], 40.5);
+        assert_eq!(project["baseline"]["price"], 9000.0);
+        let page = olga.get(&path).await;
+        assert!(page.text.contains("PLN\u{a0}43,920"), "30.5 h x 120 x 12 months: {}", page.text);
+        let started = olga.post(&steps, &[("csrf", &csrf), ("action", "start_credentialing")]).await;
+        assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text);
+        assert_eq!(state().await, "credentialing");
+        let page = olga.get(&path).await;
+        assert!(page.text.contains("missing"), "the NDA is listed as missing");
+        let trail = text_between(&page.text, "<ol class=\"trail\">", "</ol>");
+        assert!(trail.contains("Start matching") && trail.contains("operator user") && trail.contains("expert user"),
+            "the trail names each step and who took it: {trail}");
+    }
+}
+
+on_both_backends! {
+    async fn a_project_page_is_only_for_its_people(db) {
+        let app = spawn_app(db).await;
+        let anna = app.client_contact("Anna Kowalska").await;
+        let piotr = app.client_contact("Piotr Zieliński").await;
+        let pid = id(&app.project(&anna, &[]).await);
+        let anna_id: ContactId = id(&anna).parse().unwrap();
+        let piotr_id: ContactId = id(&piotr).parse().unwrap();
+        user(&app, Role::Client, "anna@kowalska.pl", Some(anna_id)).await;
+        user(&app, Role::Client, "piotr@zielinski.pl", Some(piotr_id)).await;
+        let path = format!("/projects/{pid}");
+
+        let mut anna_v = Visitor::new(&app, "pl");
+        anna_v.sign_in("anna@kowalska.pl", PASSWORD).await;
+        let home = anna_v.get("/").await;
+        assert!(home.text.contains(&format!(r#"href="{path}""#)), "her list links to the project");
+        let hers = anna_v.get(&path).await;
+        assert_eq!(hers.status, StatusCode::OK);
+        assert!(hers.text.contains("Historia") && !hers.text.contains("/transitions"), "no steps for a client");
+        let csrf = hers.csrf();
+        let forged = anna_v.post(&format!("{path}/transitions"), &[("csrf", &csrf), ("action", "start_matching")]).await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        let figures = anna_v.post(&format!("{path}/baseline"), &[("csrf", &csrf), ("hours_before", "1")]).await;
+        assert_eq!(figures.status, StatusCode::NOT_FOUND);
+
+        let mut piotr_v = Visitor::new(&app, "pl");
+        piotr_v.sign_in("piotr@zielinski.pl", PASSWORD).await;
+        assert_eq!(piotr_v.get(&path).await.status, StatusCode::NOT_FOUND);
+        let csrf = piotr_v.get("/").await.csrf();
+        let other = piotr_v.post(&format!("{path}/transitions"), &[("csrf", &csrf), ("action", "start_matching")]).await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND);
+        assert_eq!(piotr_v.get("/projects/garbage").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(piotr_v.get(&format!("/projects/{}", uuid::Uuid::now_v7())).await.status, StatusCode::NOT_FOUND);
+        let project = app.get(&app.operator, &path).await.expect(200);
+        assert_eq!(project["state"], "intake");
+    }
+}
+
+on_both_backends! {
+    async fn a_client_uploads_her_document_from_the_project_page(db) {
+        let app = spawn_app(db).await;
+        let anna = app.client_contact("Anna Kowalska").await;
+        let (pid, jan, _) = app.accepted_project(&anna, &["nda"]).await;
+        app.act(&app.operator, &pid, "start_credentialing", serde_json::json!({})).await.expect(200);
+        let anna_id: ContactId = id(&anna).parse().unwrap();
+        let jan_id: ContactId = id(&jan).parse().unwrap();
+        user(&app, Role::Client, "anna@kowalska.pl", Some(anna_id)).await;
+        user(&app, Role::Expert, "jan@nowak.dev", Some(jan_id)).await;
+        let path = format!("/projects/{pid}");
+        let target = format!("{path}/documents");
+        let documents = || async {
+            app.get(&app.operator, &format!("/projects/{pid}/documents")).await.expect(200)
+        };
+        let mut v = Visitor::new(&app, "pl");
+        v.sign_in("anna@kowalska.pl", PASSWORD).await;
+        let page = v.get(&path).await;
+        assert!(page.text.contains(r#"enctype="multipart/form-data""#), "{}", page.text);
+        let csrf = page.csrf();
+        let pdf = crate::pdfs::pdf(&[&["UMOWA O ZACHOWANIU POUFNOSCI", "Coretex Hub", "informacje poufne"]]);
+
+        // Refused uploads leave no document behind.
+        let no_token = v.upload(&target, &[("type", "nda")], ("nda.pdf", pdf.clone())).await;
+        assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+        let wrong_token = v.upload(&target, &[("csrf", &"0".repeat(64)), ("type", "nda")], ("nda.pdf", pdf.clone())).await;
+        assert_eq!(wrong_token.status, StatusCode::FORBIDDEN);
+        let html = v.upload(&target, &[("csrf", &csrf), ("type", "nda")], ("nda.pdf", b"<html><script>x</script></html>".to_vec())).await;
+        assert_eq!(html.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert!(html.text.contains("Tego rodzaju pliku nie przyjmujemy"), "{}", html.text);
+        let other = v.upload(&target, &[("csrf", &csrf), ("type", "passport")], ("p.pdf", pdf.clone())).await;
+        assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(other.text.contains("Wybierz jeden z wymaganych dokumentów."));
+        let listed = documents().await;
+        assert_eq!(listed["uploaded"].as_array().map(Vec::len), Some(0), "{listed}");
+
+        let sent = v.upload(&target, &[("csrf", &csrf), ("type", "nda")], ("umowa.pdf", pdf)).await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
+        assert_eq!(sent.location(), format!("{path}?uploaded=nda"));
+        let after = v.get(sent.location()).await;
+        assert!(after.text.contains("Dokument „nda” został przyjęty"), "{}", after.text);
+        let uploads = text_between(&after.text, r#"<table id="uploads">"#, "</table>");
+        assert!(uploads.contains("umowa.pdf") && uploads.contains("w kolejce do weryfikacji"), "{uploads}");
+        assert_eq!(app.verify_all().await, 1, "the agent takes it up as an API upload");
+        let listed = documents().await;
+        assert_eq!(listed["uploaded"][0]["filename"], "umowa.pdf", "{listed}");
+        assert_eq!(listed["uploaded"][0]["uploaded_by"], "client user");
+
+        // The expert sees no upload form, and a forged one is refused.
+        let mut jan_v = Visitor::new(&app, "en");
+        jan_v.sign_in("jan@nowak.dev", PASSWORD).await;
+        let his = jan_v.get(&path).await;
+        assert!(!his.text.contains("multipart/form-data"));
+        let forged = jan_v.upload(&target, &[("csrf", &his.csrf()), ("type", "nda")], ("x.pdf", b"%PDF-1.4".to_vec())).await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        assert!(forged.text.contains("Experts upload their own credentials"), "{}", forged.text);
     }
 }

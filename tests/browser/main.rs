@@ -240,7 +240,9 @@ impl Walk {
     async fn fill(&self, css: &str, value: &str) -> Outcome {
         let el = self
             .browser
-            .find(Locator::Css(css))
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
             .await
             .map_err(|e| format!("no `{css}`: {e}"))?;
         el.clear().await.map_err(fail)?;
@@ -248,10 +250,34 @@ impl Walk {
     }
 
     async fn click(&self, css: &str) -> Outcome {
-        match self.browser.find(Locator::Css(css)).await {
+        // Waits for the element: the page may still be loading after the last click.
+        let found = self
+            .browser
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await;
+        match found {
             Ok(el) => el.click().await.map(drop).map_err(fail),
             Err(e) => Err(format!("no `{css}` on {}: {e}", self.path().await)),
         }
+    }
+
+    /// Switches the pages' language and waits for the page to come back in it.
+    async fn language(&self, code: &str) -> Outcome {
+        self.click(&format!("form.language button[value='{code}']"))
+            .await?;
+        for _ in 0..100 {
+            let lang = self
+                .browser
+                .execute("return document.documentElement.lang", vec![])
+                .await;
+            if lang.is_ok_and(|l| l == json!(code)) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!("the page did not switch to `{code}`"))
     }
 
     async fn size(&self, (w, h): (u32, u32)) -> Outcome {
@@ -394,6 +420,22 @@ impl Walk {
         })?;
         self.look("dashboard", "pl", "desktop").await?;
 
+        // The project waiting for its documents, from the dashboard.
+        self.click(&format!(
+            "a[href='/projects/{}']",
+            app_project(app, SHOP).await?
+        ))
+        .await?;
+        self.expect_heading(SHOP).await?;
+        let documents = self.text("main table").await?;
+        check(
+            documents.contains("nda") && documents.contains("czeka na decyzję"),
+            || documents.clone(),
+        )?;
+        self.look("project", "pl", "desktop").await?;
+        self.click("main .crumbs a").await?;
+        self.expect_heading("Pulpit operatora").await?;
+
         // The review queue: the agent's report, and a decision without a
         // choice refused beside the field.
         self.click("nav a[href='/reviews']").await?;
@@ -467,7 +509,7 @@ impl Walk {
         self.fill("#confirm", PASSWORD).await?;
         self.click("form.stack button[type=submit]").await?;
         self.expect_heading("Moje projekty").await?;
-        self.click("form.language button[value='en']").await?;
+        self.language("en").await?;
         self.expect_heading("My projects").await?;
         let rows = self.text("tbody").await?;
         check(rows.contains("Sklep internetowy"), || {
@@ -481,12 +523,13 @@ impl Walk {
         // The dashboard in English on a phone.
         self.size(PHONE).await?;
         self.sign_in("ala@agency.pl").await?;
-        self.click("form.language button[value='en']").await?;
+        self.language("en").await?;
         self.expect_heading("Operator dashboard").await?;
         self.look("dashboard", "en", "phone").await?;
         self.goto("/users").await?;
         self.look("users", "en", "phone").await?;
         self.click("nav a[href='/reviews']").await?;
+        self.expect_heading("Documents to review").await?;
         self.look("reviews", "en", "phone").await?;
         self.click("input[name=decision][value=reject]").await?;
         self.fill(
@@ -502,7 +545,7 @@ impl Walk {
         )?;
         let empty = self.text("main .card .muted").await?;
         check(empty.starts_with("The queue is empty"), || empty.clone())?;
-        self.click("form.language button[value='pl']").await?;
+        self.language("pl").await?;
         self.sign_out().await?;
         self.look("sign-in", "pl", "phone").await
     }
@@ -520,6 +563,48 @@ impl Walk {
             || format!("only her projects: {rows}"),
         )?;
         self.look("my-projects", "pl", "phone").await?;
+        self.click("tbody a").await?;
+        self.expect_heading(anna["title"].as_str().unwrap_or("?"))
+            .await?;
+        let steps = self
+            .browser
+            .find_all(Locator::Css("form[action$='/transitions']"))
+            .await
+            .map_err(fail)?;
+        check(steps.is_empty(), || {
+            "a client is offered no lifecycle steps".into()
+        })?;
+        self.look("project", "pl", "phone").await?;
+        // The rejected scan replaced by a PDF, through the page's own form.
+        let file = self
+            .shots
+            .with_file_name(format!("browser-nda-{}.pdf", self.backend));
+        let nda = pdfs::pdf(&[&[
+            "UMOWA O ZACHOWANIU POUFNOŚCI",
+            "Coretex Hub Sp. z o.o.",
+            "Podpisano kwalifikowanym podpisem elektronicznym",
+        ]]);
+        std::fs::write(&file, nda).map_err(fail)?;
+        let input = self
+            .browser
+            .find(Locator::Css("#upload-file"))
+            .await
+            .map_err(fail)?;
+        input
+            .send_keys(&file.display().to_string())
+            .await
+            .map_err(fail)?;
+        self.click("#upload button[type=submit]").await?;
+        let notice = self.text("[role=status]").await?;
+        check(
+            notice.starts_with("Dokument „nda” został przyjęty"),
+            || notice.clone(),
+        )?;
+        let uploads = self.text("#uploads").await?;
+        check(
+            uploads.contains(&format!("browser-nda-{}.pdf", self.backend)),
+            || uploads.clone(),
+        )?;
         self.goto("/users").await?;
         self.expect_heading("Nie znaleziono strony").await?;
         self.look("not-found", "pl", "phone").await?;
@@ -528,6 +613,22 @@ impl Walk {
         self.size(DESK).await?;
         self.sign_out().await
     }
+}
+
+/// The id of the project titled `title`.
+async fn app_project(app: &TestApp, title: &str) -> Result<String, String> {
+    let all = app
+        .store
+        .list_projects(&ssot::store::ProjectFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .map_err(fail)?;
+    all.into_iter()
+        .find(|p| p.title == title)
+        .map(|p| p.id.to_string())
+        .ok_or_else(|| format!("no project `{title}`"))
 }
 
 /// A portfolio to look at: projects in several states, a document waiting
