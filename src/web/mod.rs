@@ -13,6 +13,7 @@ mod dashboard;
 mod errors;
 mod home;
 pub mod i18n;
+mod intake;
 mod page;
 mod projects;
 mod reviews;
@@ -68,6 +69,7 @@ pub fn router(state: WebState) -> Router {
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
         .route("/users/{id}/invite", post(users::invite))
+        .route("/intake", get(intake::form).post(intake::submit))
         .route("/projects/{id}", get(projects::show))
         .route("/projects/{id}/transitions", post(projects::transition))
         .route("/projects/{id}/baseline", post(projects::baseline))

@@ -786,3 +786,71 @@ on_both_backends! {
         assert!(forged.text.contains("Experts upload their own credentials"), "{}", forged.text);
     }
 }
+
+on_both_backends! {
+    async fn an_operator_takes_a_consultation_on_the_intake_page(db) {
+        let app = spawn_app(db).await;
+        user(&app, Role::Operator, "olga@agency.pl", None).await;
+        let expert = app.vetted_expert("Jan Nowak", 2).await;
+        let mut v = Visitor::new(&app, "pl");
+        v.sign_in("olga@agency.pl", PASSWORD).await;
+        let form = v.get("/intake").await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(form.text.contains(r#"name="doc:nda""#), "the vault's client documents are offered: {}", form.text);
+        let csrf = form.csrf();
+        let response_id = regex::Regex::new(r#"name="response_id" value="(page-[0-9a-f-]+)""#).unwrap()
+            .captures(&form.text).unwrap()[1].to_owned();
+        let clients = || async { app.get(&app.operator, "/contacts?kind=client").await.expect(200) };
+        let before = clients().await;
+
+        // Every wrong field at once, beside each, and nothing saved.
+        let empty = v.post("/intake", &[("csrf", &csrf), ("response_id", &response_id), ("email", "nie-email"), ("hours_per_month", "1000")]).await;
+        assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+        for id in ["full_name-error", "email-error", "title-error", "spec-error", "hours_per_month-error"] {
+            assert!(empty.text.contains(&format!(r#"id="{id}""#)), "{id}: {}", empty.text);
+        }
+        assert!(empty.text.contains(r#"value="nie-email""#), "what was typed stays");
+        let experts_mail = expert["email"].as_str().unwrap();
+        let taken = v
+            .post("/intake", &[("csrf", &csrf), ("response_id", &response_id), ("full_name", "Jan"), ("email", experts_mail),
+                               ("title", "Faktury"), ("spec", "Ręcznie.")])
+            .await;
+        assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(taken.text.contains("Ten adres należy do eksperta"), "{}", taken.text);
+        assert_eq!(clients().await, before);
+
+        let fields = [
+            ("csrf", csrf.as_str()), ("response_id", &response_id), ("full_name", "Anna Kowalska"), ("email", "Anna@Kowalska.pl"),
+            ("phone", "+48 600 100 200"), ("legal_name", "Kowalska Meble Sp. z o.o."), ("tax_id", "526-000-12-46"),
+            ("title", "Faktury ze sklepu do księgowości"), ("spec", "Co tydzień przepisuję faktury z Shopera do Subiekta."),
+            ("skills", "excel, automation"), ("industry", "retail"), ("hours_per_month", "40,5"), ("doc:nda", "on"),
+        ];
+        let saved = v.post("/intake", &fields).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+        let project_path = saved.location().to_owned();
+        assert!(project_path.starts_with("/projects/"), "{project_path}");
+        let project = app.get(&app.operator, &project_path).await.expect(200);
+        assert_eq!(project["state"], "intake");
+        assert_eq!(project["required_documents"], serde_json::json!(["nda"]));
+        assert_eq!(project["skills"], serde_json::json!(["excel", "automation"]));
+        assert_eq!(project["intake"]["hours_per_month"], 40.5);
+        let client = app.get(&app.operator, &format!("/contacts/{}", project["client_id"].as_str().unwrap())).await.expect(200);
+        assert_eq!(client["email"], "anna@kowalska.pl");
+        assert_eq!(client["legal_name"], "Kowalska Meble Sp. z o.o.");
+
+        // The same form sent again (a double click, a reload) is the same project.
+        let again = v.post("/intake", &fields).await;
+        assert_eq!(again.location(), project_path);
+        let projects = app.get(&app.operator, "/projects").await.expect(200);
+        assert_eq!(projects["items"].as_array().map(Vec::len), Some(1), "{projects}");
+
+        // Not for clients; a forged response id is no form.
+        let anna: ContactId = project["client_id"].as_str().unwrap().parse().unwrap();
+        user(&app, Role::Client, "anna@kowalska.pl", Some(anna)).await;
+        let mut anna_v = Visitor::new(&app, "pl");
+        anna_v.sign_in("anna@kowalska.pl", PASSWORD).await;
+        assert_eq!(anna_v.get("/intake").await.status, StatusCode::NOT_FOUND);
+        let forged = v.post("/intake", &[("csrf", &csrf), ("response_id", "gf-123")]).await;
+        assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+    }
+}

@@ -452,6 +452,32 @@ impl Walk {
             format!("the refusal says `{error}`")
         })?;
 
+        // Step 1 on the consultation form: a missing field refused beside
+        // it, then the project made.
+        self.click("nav a[href='/intake']").await?;
+        self.expect_heading("Nowe zgłoszenie klienta").await?;
+        self.fill("#full_name", "Zofia Wiśniewska").await?;
+        self.fill("#email", "zofia@kwiaciarnia.pl").await?;
+        self.fill("#legal_name", "Kwiaciarnia Zofia").await?;
+        self.fill("#title", "Zamówienia z formularza do arkusza")
+            .await?;
+        self.fill("#hours_per_month", "12,5").await?;
+        self.click("input[name='doc:nda']").await?;
+        self.click("form[action='/intake'] button[type=submit]")
+            .await?;
+        let error = self.text("#spec-error").await?;
+        check(error.starts_with("Opisz proces"), || error.clone())?;
+        self.look("intake", "pl", "desktop").await?;
+        self.fill(
+            "#spec",
+            "Zamówienia przychodzą mailem; przepisuję je ręcznie do arkusza co wieczór.",
+        )
+        .await?;
+        self.click("form[action='/intake'] button[type=submit]")
+            .await?;
+        self.expect_heading("Zamówienia z formularza do arkusza")
+            .await?;
+
         self.click("a[href='/users']").await?;
         self.expect_heading("Osoby i dostęp").await?;
         self.fill("#display_name", "Jan Nowak").await?;
