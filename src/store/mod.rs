@@ -43,7 +43,7 @@ pub use identity::Reopened;
 pub use intake::FormIntake;
 pub use outbox::Settlement;
 pub use outbox::{LaneStats, OutboxEntry, OutboxStatus};
-pub use portfolio::{Dashboard, PortfolioValue, StateCount, Waiting};
+pub use portfolio::{BoardFilter, Card, Dashboard, PortfolioValue, StateCount, Waiting};
 pub use projects::{ProjectFilter, ProjectRef, TransitionOutcome};
 pub use tickets::BOARD_INTEGRATION;
 pub use tokens::{NewToken, TokenCheck, TokenLifetimes, TokenRecord};

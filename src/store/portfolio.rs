@@ -5,9 +5,9 @@
 use strum::VariantArray;
 use time::OffsetDateTime;
 
-use super::codec::{from_opt_json, parse_col, parse_ts};
+use super::codec::{from_json, from_opt_json, parse_col, parse_ts};
 use super::{Store, StoreError};
-use crate::domain::ids::ProjectId;
+use crate::domain::ids::{ContactId, ProjectId};
 use crate::domain::lifecycle::ProjectState;
 use crate::domain::metrics::{Baseline, Outcome, ValueSummary};
 
@@ -122,5 +122,111 @@ impl Store {
             }
         }
         Ok(value)
+    }
+}
+
+/// Which projects the board shows.
+#[derive(Clone, Debug, Default)]
+pub struct BoardFilter {
+    pub client: Option<ContactId>,
+    pub expert: Option<ContactId>,
+    pub industry: Option<String>,
+    pub limit: u32,
+}
+
+/// A project as a card on the board.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Card {
+    pub id: ProjectId,
+    pub title: String,
+    pub state: ProjectState,
+    pub since: OffsetDateTime,
+    pub client: String,
+    pub expert: Option<String>,
+    pub expert_id: Option<ContactId>,
+    pub industry: Option<String>,
+    /// Required document types not approved yet.
+    pub missing: usize,
+}
+
+type CardRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+);
+
+impl Store {
+    /// Every project matching `filter` as a card, longest in its state first,
+    /// with its client's and expert's names and its missing documents, in
+    /// one query.
+    pub async fn board(&self, filter: &BoardFilter) -> Result<Vec<Card>, StoreError> {
+        let rows: Vec<CardRow> = sqlx::query_as(
+            "SELECT p.id, p.title, p.state, COALESCE(p.state_since, p.updated_at), c.full_name, e.full_name, p.expert_id,
+                    p.industry, p.required_documents,
+                    (SELECT COUNT(*) FROM project_documents d WHERE d.project_id = p.id AND d.status = 'approved')
+             FROM projects p JOIN contacts c ON c.id = p.client_id LEFT JOIN contacts e ON e.id = p.expert_id
+             WHERE ($1 IS NULL OR p.client_id = $1) AND ($2 IS NULL OR p.expert_id = $2) AND ($3 IS NULL OR p.industry = $3)
+             ORDER BY COALESCE(p.state_since, p.updated_at), p.id LIMIT $4",
+        )
+        .bind(filter.client.map(|c| c.to_string()))
+        .bind(filter.expert.map(|e| e.to_string()))
+        // Stored as JSON, as every tag is.
+        .bind(filter.industry.as_ref().map(|i| serde_json::Value::from(i.as_str()).to_string()))
+        .bind(i64::from(filter.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(
+                |(
+                    id,
+                    title,
+                    state,
+                    since,
+                    client,
+                    expert,
+                    expert_id,
+                    industry,
+                    required,
+                    approved,
+                )| {
+                    let required: Vec<String> =
+                        from_json("projects.required_documents", &required)?;
+                    Ok(Card {
+                        id: parse_col("projects.id", &id)?,
+                        title,
+                        state: parse_col("projects.state", &state)?,
+                        since: parse_ts(&since)?,
+                        client,
+                        expert,
+                        expert_id: expert_id
+                            .map(|e| parse_col("projects.expert_id", &e))
+                            .transpose()?,
+                        industry: from_opt_json("projects.industry", industry.as_deref())?,
+                        missing: required
+                            .len()
+                            .saturating_sub(usize::try_from(approved).unwrap_or(0)),
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// The industries projects name, for the board's filter.
+    pub async fn project_industries(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT industry FROM projects WHERE industry IS NOT NULL ORDER BY industry",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|(i,)| from_json("projects.industry", i))
+            .collect()
     }
 }

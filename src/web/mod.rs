@@ -7,6 +7,7 @@
 
 mod assets;
 mod auth;
+mod board;
 pub mod cookies;
 mod csrf;
 mod dashboard;
@@ -70,6 +71,7 @@ pub fn router(state: WebState) -> Router {
         .route("/users/{id}/enable", post(users::enable))
         .route("/users/{id}/invite", post(users::invite))
         .route("/intake", get(intake::form).post(intake::submit))
+        .route("/board", get(board::board))
         .route("/projects/{id}", get(projects::show))
         .route("/projects/{id}/transitions", post(projects::transition))
         .route("/projects/{id}/baseline", post(projects::baseline))

@@ -854,3 +854,43 @@ on_both_backends! {
         assert_eq!(forged.status, StatusCode::BAD_REQUEST);
     }
 }
+
+on_both_backends! {
+    async fn the_board_has_a_column_per_state_and_filters(db) {
+        let app = spawn_app(db).await;
+        user(&app, Role::Operator, "olga@agency.pl", None).await;
+        let anna = app.client_contact("Anna Kowalska").await;
+        let piotr = app.client_contact("Piotr Zieliński").await;
+        let (held, jan, _) = app.accepted_project(&anna, &["nda", "insurance_certificate"]).await;
+        let fresh = id(&app.project(&piotr, &[]).await);
+        let mut v = Visitor::new(&app, "en");
+        v.sign_in("olga@agency.pl", PASSWORD).await;
+
+        let board = v.get("/board").await;
+        assert_eq!(board.status, StatusCode::OK);
+        assert_eq!(board.text.matches(r#"<section class="column""#).count(), 10, "one column per state");
+        assert!(board.text.contains("2 projects."), "{}", board.text);
+        let accepted = text_between(&board.text, r#"data-state="accepted""#, "</section>");
+        assert!(accepted.contains(&held) && accepted.contains("Anna Kowalska") && accepted.contains("Jan"), "{accepted}");
+        assert!(accepted.contains("2 documents missing"), "{accepted}");
+        let intake = text_between(&board.text, r#"data-state="intake""#, "</section>");
+        assert!(intake.contains(&fresh), "{intake}");
+        assert!(intake.contains(r#"data-moves="matching=start_matching cancelled=cancel""#), "{intake}");
+
+        let only_anna = v.get(&format!("/board?client={}", id(&anna))).await;
+        assert!(only_anna.text.contains(&held) && !only_anna.text.contains(&fresh));
+        let by_expert = v.get(&format!("/board?expert={}", id(&jan))).await;
+        assert!(by_expert.text.contains(&held) && !by_expert.text.contains(&fresh));
+        let retail = v.get("/board?industry=retail").await;
+        assert!(retail.text.contains(&held) && retail.text.contains(&fresh));
+        let nobody = v.get("/board?expert=garbage&industry=").await;
+        assert_eq!(nobody.status, StatusCode::OK);
+        assert!(nobody.text.contains("0 projects."), "an unknown expert matches nothing");
+
+        let client: ContactId = id(&piotr).parse().unwrap();
+        user(&app, Role::Client, "piotr@zielinski.pl", Some(client)).await;
+        let mut piotr_v = Visitor::new(&app, "en");
+        piotr_v.sign_in("piotr@zielinski.pl", PASSWORD).await;
+        assert_eq!(piotr_v.get("/board").await.status, StatusCode::NOT_FOUND);
+    }
+}

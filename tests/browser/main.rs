@@ -263,6 +263,25 @@ impl Walk {
         }
     }
 
+    /// Drags project `id`'s card onto the column of `state`, as a person's
+    /// mouse would (WebDriver's pointer actions do not fire HTML drag events).
+    async fn drag(&self, id: &str, state: &str) -> Outcome {
+        self.browser
+            .execute(
+                "const [id, to] = arguments;
+                 const card = document.querySelector(`.project-card[data-project='${id}']`);
+                 const column = document.querySelector(`.column[data-state='${to}']`);
+                 const data = new DataTransfer();
+                 for (const [target, type] of [[card, 'dragstart'], [column, 'dragover'], [column, 'drop']]) {
+                   target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: data }));
+                 }",
+                vec![json!(id), json!(state)],
+            )
+            .await
+            .map(drop)
+            .map_err(fail)
+    }
+
     /// Switches the pages' language and waits for the page to come back in it.
     async fn language(&self, code: &str) -> Outcome {
         self.click(&format!("form.language button[value='{code}']"))
@@ -477,6 +496,43 @@ impl Walk {
             .await?;
         self.expect_heading("Zamówienia z formularza do arkusza")
             .await?;
+
+        // The board: a move the lifecycle does not allow is refused in place;
+        // an allowed one opens its step on the project's page.
+        let fresh = app_project(app, "Zamówienia z formularza do arkusza").await?;
+        self.click("nav a[href='/board']").await?;
+        self.expect_heading("Tablica projektów").await?;
+        self.look("board", "pl", "desktop").await?;
+        self.drag(&fresh, "archived").await?;
+        let refusal = self.text("#board-status").await?;
+        check(
+            refusal.contains("nie może przejść do „Zarchiwizowany”"),
+            || refusal.clone(),
+        )?;
+        self.drag(&fresh, "matching").await?;
+        self.expect_heading("Zamówienia z formularza do arkusza")
+            .await?;
+        let url = self.browser.current_url().await.map_err(fail)?;
+        check(url.fragment() == Some("step-start_matching"), || {
+            format!("the step is opened: {url}")
+        })?;
+        self.click("#step-start_matching button[type=submit]")
+            .await?;
+        for _ in 0..100 {
+            // Read as the page reloads: a stale read is read again.
+            if self
+                .text(".badge.state")
+                .await
+                .is_ok_and(|t| t == "Dobór eksperta")
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let badge = self.text(".badge.state").await?;
+        check(badge == "Dobór eksperta", || {
+            format!("the project moved to matching: {badge}")
+        })?;
 
         self.click("a[href='/users']").await?;
         self.expect_heading("Osoby i dostęp").await?;

@@ -296,3 +296,24 @@ error-tax-id = Enter a valid tax id (NIP).
 error-short-text = Enter text of up to 200 characters.
 error-spec = Describe the process (this field cannot be empty).
 error-tags = Enter short names separated by commas (up to 64 characters each).
+
+## Board
+nav-board = Board
+board-title = Project board
+filters = Filters
+all = — all —
+filter = Filter
+board-count = { $count ->
+    [one] { $count } project.
+   *[other] { $count } projects.
+}
+board-help = Drag a card to another column to open that step on the project's page.
+board-refused = A project in “%from%” cannot move to “%to%”; the card stays where it was.
+days-in-state = { $days ->
+    [one] { $days } day in this state
+   *[other] { $days } days in this state
+}
+documents-missing = { $count ->
+    [one] { $count } document missing
+   *[other] { $count } documents missing
+}

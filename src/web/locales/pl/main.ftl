@@ -299,3 +299,25 @@ error-tax-id = Podaj poprawny NIP.
 error-short-text = Podaj tekst do 200 znaków.
 error-spec = Opisz proces (pole nie może być puste).
 error-tags = Podaj krótkie nazwy oddzielone przecinkami (do 64 znaków każda).
+
+## Board
+nav-board = Tablica
+board-title = Tablica projektów
+filters = Filtry
+all = — wszyscy —
+filter = Filtruj
+board-count = { $count ->
+    [one] { $count } projekt.
+    [few] { $count } projekty.
+   *[other] { $count } projektów.
+}
+board-help = Przeciągnij kartę do innej kolumny, aby otworzyć ten krok na stronie projektu.
+board-refused = Projekt z etapu „%from%” nie może przejść do „%to%”; karta zostaje na miejscu.
+days-in-state = { $days ->
+    [one] { $days } dzień na etapie
+   *[other] { $days } dni na etapie
+}
+documents-missing = { $count ->
+    [one] brakuje { $count } dokumentu
+   *[other] brakuje { $count } dokumentów
+}
