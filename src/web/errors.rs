@@ -28,6 +28,8 @@ pub enum PageError {
     Store(StoreError),
     /// A fault below the store (files, I/O), logged with its cause.
     Internal(String),
+    /// A page already rendered for the refusal (a form's page with its reason).
+    Rendered(Box<Response>),
 }
 
 impl From<StoreError> for PageError {
@@ -87,6 +89,7 @@ impl IntoResponse for PageError {
                 "not-found-title",
                 "not-found-body",
             ),
+            PageError::Rendered(response) => *response,
             PageError::Internal(error) => {
                 tracing::error!(%error, "a page failed");
                 page(

@@ -12,6 +12,7 @@ pub mod cookies;
 mod csrf;
 mod dashboard;
 mod errors;
+mod helpdesk;
 mod home;
 pub mod i18n;
 mod intake;
@@ -82,6 +83,15 @@ pub fn router(state: WebState) -> Router {
             post(projects::upload).layer(DefaultBodyLimit::max(crate::http::uploads::body_limit(
                 state.app.upload_max_bytes,
             ))),
+        )
+        .route("/projects/{id}/tickets", post(helpdesk::open))
+        .route(
+            "/projects/{id}/tickets/{ticket}/messages",
+            post(helpdesk::reply),
+        )
+        .route(
+            "/projects/{id}/tickets/{ticket}/status",
+            post(helpdesk::status),
         )
         .route("/reviews", get(reviews::queue))
         .route("/reviews/{id}", post(reviews::decide));

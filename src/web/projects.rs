@@ -22,22 +22,27 @@ use crate::domain::actor::Role;
 use crate::domain::audit::{AuditEvent, EntityKind};
 use crate::domain::document::{Document, DocumentStatus, DocumentSubject, RequiredDocument};
 use crate::domain::expert::VettingState;
-use crate::domain::ids::{ContactId, ProjectId};
+use crate::domain::ids::{ContactId, ProjectId, TicketId};
 use crate::domain::lifecycle::{self, Action, Command, TransitionError};
 use crate::domain::matching::{self, Match};
 use crate::domain::metrics::{self, Baseline, Outcome, ValueSummary};
 use crate::domain::project::Project;
+use crate::domain::ticket::{Ticket, TicketStatus};
 use crate::domain::validation::ValidationErrors;
 use crate::http::uploads::{self, UploadError};
 use crate::store::StoreError;
 
 /// Which form on the page was refused, to show its errors beside it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Form {
+pub(super) enum Form {
     Action(Action),
     Baseline,
     Outcome,
     Upload,
+    /// A new helpdesk ticket.
+    Ticket,
+    /// A reply to one ticket.
+    Reply(TicketId),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -74,13 +79,16 @@ pub struct FiguresForm {
 
 /// What the reader sent and why it was refused.
 #[derive(Default)]
-struct Refusal {
-    form: Option<Form>,
-    errors: ValidationErrors,
+pub(super) struct Refusal {
+    pub form: Option<Form>,
+    pub errors: ValidationErrors,
     /// A refusal of the whole action, in the reader's language.
-    reason: Option<String>,
-    sent_reason: String,
-    figures: FiguresForm,
+    pub reason: Option<String>,
+    pub sent_reason: String,
+    pub figures: FiguresForm,
+    /// A helpdesk form's subject and message as typed.
+    pub sent_subject: String,
+    pub sent_body: String,
 }
 
 #[derive(Template)]
@@ -106,6 +114,9 @@ struct ProjectPage {
     uploaded: Option<String>,
     max_upload_mb: u64,
     trail: Vec<AuditEvent>,
+    /// The helpdesk, for the project's people; `helpdesk_open` lets them write.
+    tickets: Option<Vec<Ticket>>,
+    helpdesk_open: bool,
     refused: Refusal,
 }
 
@@ -166,6 +177,8 @@ impl ProjectPage {
         let error = self.refused.errors.0.iter().find(|e| e.field == field)?;
         Some(match field {
             "reason" => self.tr.t("error-reason"),
+            "subject" => self.tr.t("error-short-text"),
+            "body" => self.tr.t("error-message"),
             "expert_id" => self.tr.t("error-expert"),
             "hours_before" | "hours_after" | "hours_saved"
                 if error.message.contains("hours_before") =>
@@ -207,6 +220,38 @@ impl ProjectPage {
             .reason
             .as_deref()
             .filter(|_| !self.by_upload_form())
+    }
+
+    fn ticket_error(&self, field: &str) -> Option<String> {
+        self.error(Form::Ticket, field)
+    }
+
+    fn reply_error(&self, ticket: &Ticket) -> Option<String> {
+        self.error(Form::Reply(ticket.id), "body")
+    }
+
+    fn sent_reply(&self, ticket: &Ticket) -> &str {
+        if self.refused.form == Some(Form::Reply(ticket.id)) {
+            &self.refused.sent_body
+        } else {
+            ""
+        }
+    }
+
+    fn sent_ticket(&self, field: &str) -> &str {
+        match (self.refused.form, field) {
+            (Some(Form::Ticket), "subject") => &self.refused.sent_subject,
+            (Some(Form::Ticket), _) => &self.refused.sent_body,
+            _ => "",
+        }
+    }
+
+    fn ticket_status_key(&self, t: &Ticket) -> String {
+        format!("ticket-{}", t.status.as_str())
+    }
+
+    fn is_open(&self, t: &Ticket) -> bool {
+        t.status == TicketStatus::Open
     }
 
     fn outcome_error(&self, field: &str) -> Option<String> {
@@ -279,7 +324,11 @@ fn not_found(signed: &SignedIn) -> PageError {
 
 /// The project if the reader may see it; otherwise the same 404 as for one
 /// that does not exist.
-async fn visible(state: &WebState, signed: &SignedIn, id: &str) -> Result<Project, PageError> {
+pub(super) async fn visible(
+    state: &WebState,
+    signed: &SignedIn,
+    id: &str,
+) -> Result<Project, PageError> {
     let id: ProjectId = id.parse().map_err(|_| not_found(signed))?;
     match state.app.store.project(id).await {
         Ok(p) if access::can_see_project(&signed.user().actor(), &p) => Ok(p),
@@ -288,7 +337,7 @@ async fn visible(state: &WebState, signed: &SignedIn, id: &str) -> Result<Projec
     }
 }
 
-async fn page(
+pub(super) async fn page(
     state: &WebState,
     signed: &SignedIn,
     project: Project,
@@ -348,6 +397,12 @@ async fn page_with(
         uploaded,
         max_upload_mb: state.app.upload_max_bytes.div_ceil(1024 * 1024),
         trail: access::visible_audit(&actor, trail),
+        tickets: if access::can_use_helpdesk(&actor, &project) {
+            Some(store.tickets(project.id).await?)
+        } else {
+            None
+        },
+        helpdesk_open: access::helpdesk_open(project.state),
         refused,
         project,
     };
@@ -516,7 +571,7 @@ pub async fn transition(
         errors,
         reason,
         sent_reason: form.reason.clone(),
-        figures: FiguresForm::default(),
+        ..Refusal::default()
     };
     // As in the API: a step the reader may never take is refused before its inputs are read.
     if !lifecycle::may_take(&actor, action, project.expert_id) {
@@ -690,8 +745,8 @@ async fn figures(
         form: Some(which),
         errors,
         reason,
-        sent_reason: String::new(),
         figures: form,
+        ..Refusal::default()
     };
     match saved {
         Ok(p) => {

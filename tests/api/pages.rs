@@ -894,3 +894,65 @@ on_both_backends! {
         assert_eq!(piotr_v.get("/board").await.status, StatusCode::NOT_FOUND);
     }
 }
+
+on_both_backends! {
+    async fn the_helpdesk_goes_both_ways_on_the_project_page(db) {
+        let app = spawn_app(db).await;
+        let anna = app.client_contact("Anna Kowalska").await;
+        let (pid, jan, _) = app.accepted_project(&anna, &[]).await;
+        let anna_id: ContactId = id(&anna).parse().unwrap();
+        let jan_id: ContactId = id(&jan).parse().unwrap();
+        user(&app, Role::Client, "anna@kowalska.pl", Some(anna_id)).await;
+        user(&app, Role::Expert, "jan@nowak.dev", Some(jan_id)).await;
+        let path = format!("/projects/{pid}");
+        let mut anna_v = Visitor::new(&app, "pl");
+        anna_v.sign_in("anna@kowalska.pl", PASSWORD).await;
+        let csrf = anna_v.get(&path).await.csrf();
+
+        let empty = anna_v.post(&format!("{path}/tickets"), &[("csrf", &csrf), ("subject", " "), ("body", "Jak wysłać fakturę?")]).await;
+        assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(empty.text.contains(r#"id="ticket-subject-error""#) && empty.text.contains("Jak wysłać fakturę?"), "{}", empty.text);
+        let opened = anna_v
+            .post(&format!("{path}/tickets"), &[("csrf", &csrf), ("subject", "Eksport faktur"), ("body", "Jak wysłać fakturę?")])
+            .await;
+        assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.text);
+        assert_eq!(opened.location(), format!("{path}#helpdesk"));
+        let tickets = app.get(&app.operator, &format!("/projects/{pid}/tickets")).await.expect(200);
+        let ticket = tickets[0]["id"].as_str().unwrap().to_owned();
+
+        // The expert answers on his page; the client reads it on hers.
+        let mut jan_v = Visitor::new(&app, "en");
+        jan_v.sign_in("jan@nowak.dev", PASSWORD).await;
+        let his = jan_v.get(&path).await;
+        assert!(his.text.contains("Eksport faktur") && his.text.contains("Jak wysłać fakturę?"));
+        let replies = format!("{path}/tickets/{ticket}/messages");
+        let blank = jan_v.post(&replies, &[("csrf", &his.csrf()), ("body", "")]).await;
+        assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(blank.text.contains("Write a message"), "{}", blank.text);
+        let answered = jan_v.post(&replies, &[("csrf", &his.csrf()), ("body", "Z panelu sklepu: Eksport → CSV.")]).await;
+        assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.text);
+        let hers = anna_v.get(&path).await;
+        assert!(hers.text.contains("Z panelu sklepu: Eksport → CSV."), "{}", hers.text);
+
+        // Closed, it takes no replies until reopened.
+        let status = format!("{path}/tickets/{ticket}/status");
+        assert_eq!(anna_v.post(&status, &[("csrf", &csrf), ("status", "closed")]).await.status, StatusCode::SEE_OTHER);
+        let closed = anna_v.get(&path).await;
+        assert!(closed.text.contains("zamknięte") && !closed.text.contains(&format!(r#"action="{replies}""#)));
+        assert_eq!(anna_v.post(&status, &[("csrf", &csrf), ("status", "nonsense")]).await.status, StatusCode::BAD_REQUEST);
+        let unknown = format!("{path}/tickets/{}/messages", uuid::Uuid::now_v7());
+        assert_eq!(anna_v.post(&unknown, &[("csrf", &csrf), ("body", "x")]).await.status, StatusCode::NOT_FOUND);
+        let ticket_now = app.get(&app.operator, &format!("/projects/{pid}/tickets/{ticket}")).await.expect(200);
+        assert_eq!(ticket_now["messages"].as_array().map(Vec::len), Some(2));
+        assert_eq!(ticket_now["status"], "closed");
+
+        // Another client does not see the project at all.
+        let piotr = app.client_contact("Piotr Zieliński").await;
+        user(&app, Role::Client, "piotr@zielinski.pl", Some(id(&piotr).parse().unwrap())).await;
+        let mut piotr_v = Visitor::new(&app, "pl");
+        piotr_v.sign_in("piotr@zielinski.pl", PASSWORD).await;
+        let his_csrf = piotr_v.get("/").await.csrf();
+        let stranger = piotr_v.post(&format!("{path}/tickets"), &[("csrf", &his_csrf), ("subject", "x"), ("body", "y")]).await;
+        assert_eq!(stranger.status, StatusCode::NOT_FOUND);
+    }
+}

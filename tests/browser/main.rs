@@ -263,6 +263,22 @@ impl Walk {
         }
     }
 
+    /// The text of `css` once it contains `needle` (the page after a form
+    /// was sent may not have replaced the one before yet).
+    async fn wait_text(&self, css: &str, needle: &str) -> Result<String, String> {
+        let mut last = String::new();
+        for _ in 0..100 {
+            if let Ok(text) = self.text(css).await {
+                if text.contains(needle) {
+                    return Ok(text);
+                }
+                last = text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!("`{css}` never said `{needle}`: {last}"))
+    }
+
     /// Drags project `id`'s card onto the column of `state`, as a person's
     /// mouse would (WebDriver's pointer actions do not fire HTML drag events).
     async fn drag(&self, id: &str, state: &str) -> Outcome {
@@ -687,6 +703,14 @@ impl Walk {
             uploads.contains(&format!("browser-nda-{}.pdf", self.backend)),
             || uploads.clone(),
         )?;
+        // A question for the team, in the project's helpdesk.
+        self.fill("#ticket-subject", "Kiedy start?").await?;
+        self.fill("#ticket-body", "Dzień dobry, kiedy ekspert zacznie pracę?")
+            .await?;
+        self.click("#new-ticket button[type=submit]").await?;
+        let thread = self.wait_text("#helpdesk", "Kiedy start?").await?;
+        check(thread.contains("kiedy ekspert zacznie"), || thread.clone())?;
+        self.look("helpdesk", "pl", "phone").await?;
         self.goto("/users").await?;
         self.expect_heading("Nie znaleziono strony").await?;
         self.look("not-found", "pl", "phone").await?;

@@ -317,3 +317,20 @@ documents-missing = { $count ->
     [one] { $count } document missing
    *[other] { $count } documents missing
 }
+
+## Helpdesk
+helpdesk = Helpdesk
+no-tickets = No tickets yet.
+ticket-open = open
+ticket-closed = closed
+reply = Reply
+send = Send
+close-ticket = Close the ticket
+reopen-ticket = Reopen
+new-ticket = A new ticket for the team
+subject-line = Subject
+message = Message
+open-ticket = Send the ticket
+helpdesk-forbidden = The helpdesk is for the client, the expert once they accepted, and the agency's staff.
+helpdesk-closed = The project is archived; its helpdesk is read-only.
+error-message = Write a message (up to 20,000 characters).

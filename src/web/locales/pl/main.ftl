@@ -321,3 +321,20 @@ documents-missing = { $count ->
     [one] brakuje { $count } dokumentu
    *[other] brakuje { $count } dokumentów
 }
+
+## Helpdesk
+helpdesk = Pomoc (zgłoszenia)
+no-tickets = Nie ma jeszcze żadnych zgłoszeń.
+ticket-open = otwarte
+ticket-closed = zamknięte
+reply = Odpowiedź
+send = Wyślij
+close-ticket = Zamknij zgłoszenie
+reopen-ticket = Otwórz ponownie
+new-ticket = Nowe zgłoszenie do zespołu
+subject-line = Temat
+message = Wiadomość
+open-ticket = Wyślij zgłoszenie
+helpdesk-forbidden = Pomoc jest dla klienta, eksperta po przyjęciu projektu i zespołu agencji.
+helpdesk-closed = Projekt jest zarchiwizowany; zgłoszenia można tylko czytać.
+error-message = Napisz wiadomość (do 20 000 znaków).
