@@ -84,6 +84,10 @@ pub fn router(state: WebState) -> Router {
                 state.app.upload_max_bytes,
             ))),
         )
+        .route(
+            "/projects/{id}/documents/status",
+            get(projects::document_status),
+        )
         .route("/projects/{id}/tickets", post(helpdesk::open))
         .route(
             "/projects/{id}/tickets/{ticket}/messages",

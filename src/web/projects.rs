@@ -436,6 +436,51 @@ pub async fn show(
     .await
 }
 
+/// Where one document stands, as the page's script shows it.
+#[derive(serde::Serialize)]
+struct StatusLine {
+    key: String,
+    status: &'static str,
+    label: String,
+    class: &'static str,
+}
+
+/// The project's documents' states as JSON, for the page's script to keep
+/// the badges current while the agent works (the same reader rules as the
+/// page: an expert gets the requirements, not the client's files).
+pub async fn document_status(
+    State(state): State<WebState>,
+    signed: SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let project = visible(&state, &signed, &id).await?;
+    let store = &state.app.store;
+    let tr = signed.tr();
+    let line = |key: String, status: DocumentStatus| StatusLine {
+        key,
+        status: status.as_str(),
+        label: tr.t(&format!("doc-status-{}", status.as_str())),
+        class: status_class(status),
+    };
+    let required: Vec<StatusLine> = store
+        .project_documents(project.id)
+        .await?
+        .into_iter()
+        .map(|d| line(d.doc_type.as_str().to_owned(), d.status))
+        .collect();
+    let uploads: Vec<StatusLine> = if signed.role() == Role::Expert {
+        Vec::new()
+    } else {
+        store
+            .documents_of(DocumentSubject::Project(project.id))
+            .await?
+            .into_iter()
+            .map(|d| line(d.id.to_string(), d.status))
+            .collect()
+    };
+    Ok(axum::Json(serde_json::json!({ "required": required, "uploads": uploads })).into_response())
+}
+
 /// A refused upload in the reader's words, with the API's status.
 fn upload_refusal(
     tr: &Tr,

@@ -718,6 +718,7 @@ on_both_backends! {
         let mut piotr_v = Visitor::new(&app, "pl");
         piotr_v.sign_in("piotr@zielinski.pl", PASSWORD).await;
         assert_eq!(piotr_v.get(&path).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(piotr_v.get(&format!("{path}/documents/status")).await.status, StatusCode::NOT_FOUND);
         let csrf = piotr_v.get("/").await.csrf();
         let other = piotr_v.post(&format!("{path}/transitions"), &[("csrf", &csrf), ("action", "start_matching")]).await;
         assert_eq!(other.status, StatusCode::NOT_FOUND);
@@ -776,11 +777,22 @@ on_both_backends! {
         assert_eq!(listed["uploaded"][0]["filename"], "umowa.pdf", "{listed}");
         assert_eq!(listed["uploaded"][0]["uploaded_by"], "client user");
 
+        // The page's script reads the states as JSON, under the page's rules.
+        let status = v.get(&format!("{path}/documents/status")).await;
+        assert_eq!(status.status, StatusCode::OK);
+        let status: serde_json::Value = serde_json::from_str(&status.text).unwrap();
+        assert_eq!(status["required"][0]["key"], "nda", "{status}");
+        assert_eq!(status["uploads"].as_array().map(Vec::len), Some(1), "{status}");
+        assert_ne!(status["uploads"][0]["status"], "queued", "verified by now: {status}");
+        assert!(status["uploads"][0]["label"].as_str().is_some_and(|l| !l.starts_with("doc-status")));
+
         // The expert sees no upload form, and a forged one is refused.
         let mut jan_v = Visitor::new(&app, "en");
         jan_v.sign_in("jan@nowak.dev", PASSWORD).await;
         let his = jan_v.get(&path).await;
         assert!(!his.text.contains("multipart/form-data"));
+        let his_status = jan_v.get(&format!("{path}/documents/status")).await;
+        assert!(his_status.text.contains(r#""uploads":[]"#), "not the client's files: {}", his_status.text);
         let forged = jan_v.upload(&target, &[("csrf", &his.csrf()), ("type", "nda")], ("x.pdf", b"%PDF-1.4".to_vec())).await;
         assert_eq!(forged.status, StatusCode::FORBIDDEN);
         assert!(forged.text.contains("Experts upload their own credentials"), "{}", forged.text);

@@ -650,7 +650,7 @@ impl Walk {
 
     /// A client on a phone: their projects only; staff pages do not exist
     /// for them.
-    async fn client_walk(&self, _app: &TestApp, anna: &Value) -> Outcome {
+    async fn client_walk(&self, app: &TestApp, anna: &Value) -> Outcome {
         self.size(PHONE).await?;
         self.browser.delete_all_cookies().await.map_err(fail)?;
         self.sign_in("anna@kowalska.pl").await?;
@@ -703,6 +703,34 @@ impl Walk {
             uploads.contains(&format!("browser-nda-{}.pdf", self.backend)),
             || uploads.clone(),
         )?;
+        // The agent decides while she watches: the badge changes without a reload.
+        self.browser
+            .execute("document.body.dataset.loaded = 'before'", vec![])
+            .await
+            .map_err(fail)?;
+        app.verify_all().await;
+        let upload = format!("browser-nda-{}.pdf", self.backend);
+        for _ in 0..100 {
+            let row = self
+                .text("#uploads tbody tr:last-child")
+                .await
+                .unwrap_or_default();
+            if row.contains(&upload) && !row.contains("w kolejce") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let row = self.text("#uploads tbody tr:last-child").await?;
+        let same_page = self
+            .browser
+            .execute("return document.body.dataset.loaded", vec![])
+            .await
+            .map_err(fail)?;
+        check(
+            !row.contains("w kolejce") && same_page == json!("before"),
+            || format!("the state changed in place: {row}"),
+        )?;
+
         // A question for the team, in the project's helpdesk.
         self.fill("#ticket-subject", "Kiedy start?").await?;
         self.fill("#ticket-body", "Dzień dobry, kiedy ekspert zacznie pracę?")

@@ -44,3 +44,61 @@ if (board) {
     });
   });
 }
+
+// A project's documents: the badges follow the agent's work without a
+// reload while anything is queued or waiting, and an upload shows its
+// progress. Without script the page shows the state at load and the form
+// posts as usual.
+const documents = document.getElementById("documents");
+if (documents) {
+  const badge = (el, line) => {
+    el.textContent = line.label;
+    el.className = `badge ${line.class}`;
+  };
+  const refresh = async () => {
+    const res = await fetch(documents.dataset.statusUrl, { headers: { accept: "application/json" } });
+    if (!res.ok) return false;
+    const state = await res.json();
+    state.required.forEach((l) => {
+      const el = documents.querySelector(`[data-required="${l.key}"]`);
+      if (el) badge(el, l);
+    });
+    state.uploads.forEach((l) => {
+      const el = documents.querySelector(`[data-upload="${l.key}"]`);
+      if (el) badge(el, l);
+    });
+    return state.uploads.some((l) => l.status === "queued");
+  };
+  const poll = async () => {
+    try {
+      if (await refresh()) setTimeout(poll, 2000);
+    } catch (_) { /* offline: the page keeps what it showed */ }
+  };
+  if (documents.querySelector(".badge.unclear")) poll();
+
+  const form = document.getElementById("upload");
+  const bar = document.getElementById("upload-progress");
+  if (form && bar && window.FormData) {
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.upload.addEventListener("progress", (p) => {
+        if (p.lengthComputable) bar.value = Math.round((p.loaded / p.total) * 100);
+      });
+      xhr.addEventListener("load", () => {
+        // After the redirect, the project's page with its notice; a refusal
+        // is the page the server sent, with its reason.
+        if (xhr.status < 400) {
+          window.location.href = xhr.responseURL;
+        } else {
+          document.open();
+          document.write(xhr.responseText);
+          document.close();
+        }
+      });
+      bar.hidden = false;
+      xhr.send(new FormData(form));
+    });
+  }
+}

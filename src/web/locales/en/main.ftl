@@ -334,3 +334,4 @@ open-ticket = Send the ticket
 helpdesk-forbidden = The helpdesk is for the client, the expert once they accepted, and the agency's staff.
 helpdesk-closed = The project is archived; its helpdesk is read-only.
 error-message = Write a message (up to 20,000 characters).
+upload-progress = Upload progress

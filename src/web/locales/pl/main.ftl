@@ -338,3 +338,4 @@ open-ticket = Wyślij zgłoszenie
 helpdesk-forbidden = Pomoc jest dla klienta, eksperta po przyjęciu projektu i zespołu agencji.
 helpdesk-closed = Projekt jest zarchiwizowany; zgłoszenia można tylko czytać.
 error-message = Napisz wiadomość (do 20 000 znaków).
+upload-progress = Postęp przesyłania
