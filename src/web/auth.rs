@@ -38,7 +38,7 @@ pub struct NextQuery {
 }
 
 /// Only a path of this hub is a place to come back to.
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
         _ => "/".to_owned(),

@@ -10,7 +10,6 @@ use super::i18n::Tr;
 use super::page::Chrome;
 use super::session::SignedIn;
 use crate::domain::document::{Document, DocumentSubject};
-use crate::domain::lifecycle::Lane;
 use crate::store::{Dashboard, LaneStats};
 
 /// How many of the longest-waiting projects each state lists.
@@ -59,23 +58,15 @@ pub async fn page(state: &WebState, signed: &SignedIn) -> Result<DashboardPage, 
     let store = &state.app.store;
     let summary = store.dashboard(WAITING_PER_STATE).await?;
     let (queued, review) = store.document_queues().await?;
-    let connectors = &state.app.connectors;
+    let tools = super::deliveries::Tools::of(state);
     let lanes = store
         .lane_stats()
         .await?
         .into_iter()
-        .map(|stats| {
-            let tool = match stats.lane {
-                Lane::Crm => connectors.crm.name(),
-                Lane::Tracker => connectors.tracker.name(),
-                Lane::Board => connectors.board.name(),
-                Lane::Notify => connectors.notifier.name(),
-            };
-            LaneRow {
-                lane_key: format!("lane-{}", format!("{:?}", stats.lane).to_lowercase()),
-                tool,
-                stats,
-            }
+        .map(|stats| LaneRow {
+            lane_key: super::deliveries::lane_key(stats.lane),
+            tool: tools.tool(stats.lane),
+            stats,
         })
         .collect();
     let today = crate::store::now().date();

@@ -137,24 +137,12 @@ pub async fn reply(
             return refused(&state, &signed, project, refusal).await;
         }
     };
-    match state
+    let sent = state
         .app
         .store
         .add_message(project.id, ticket, body, &signed.user().actor())
-        .await
-    {
-        Ok(_) => Ok(back(&project)),
-        Err(StoreError::NotFound { .. }) => Err(PageError::NotFound(signed.tr().clone())),
-        Err(StoreError::Conflict(reason)) => {
-            let text = signed.tr().t1("refused-conflict", "reason", reason);
-            let refusal = Refusal {
-                reason: Some(text),
-                ..Refusal::default()
-            };
-            page(&state, &signed, project, refusal, StatusCode::CONFLICT).await
-        }
-        Err(e) => Err(e.into()),
-    }
+        .await;
+    answered(&state, &signed, project, sent).await
 }
 
 pub async fn status(
@@ -169,12 +157,23 @@ pub async fn status(
         .status
         .parse()
         .map_err(|_| PageError::BadForm(signed.tr().clone()))?;
-    match state
+    let set = state
         .app
         .store
         .set_ticket_status(project.id, ticket, status, &signed.user().actor())
-        .await
-    {
+        .await;
+    answered(&state, &signed, project, set).await
+}
+
+/// Back to the helpdesk once a ticket changed; a ticket that is not the
+/// project's is a page that does not exist, a refused change is told.
+async fn answered<T>(
+    state: &WebState,
+    signed: &SignedIn,
+    project: Project,
+    result: Result<T, StoreError>,
+) -> Result<Response, PageError> {
+    match result {
         Ok(_) => Ok(back(&project)),
         Err(StoreError::NotFound { .. }) => Err(PageError::NotFound(signed.tr().clone())),
         Err(StoreError::Conflict(reason)) => {
@@ -183,7 +182,7 @@ pub async fn status(
                 reason: Some(text),
                 ..Refusal::default()
             };
-            page(&state, &signed, project, refusal, StatusCode::CONFLICT).await
+            page(state, signed, project, refusal, StatusCode::CONFLICT).await
         }
         Err(e) => Err(e.into()),
     }

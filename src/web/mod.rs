@@ -11,6 +11,7 @@ mod board;
 pub mod cookies;
 mod csrf;
 mod dashboard;
+mod deliveries;
 mod errors;
 mod helpdesk;
 mod home;
@@ -97,6 +98,8 @@ pub fn router(state: WebState) -> Router {
             "/projects/{id}/tickets/{ticket}/status",
             post(helpdesk::status),
         )
+        .route("/deliveries", get(deliveries::list))
+        .route("/deliveries/{id}/retry", post(deliveries::retry))
         .route("/reviews", get(reviews::queue))
         .route("/reviews/{id}", post(reviews::decide));
     let pages = public

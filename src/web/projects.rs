@@ -30,7 +30,10 @@ use crate::domain::project::Project;
 use crate::domain::ticket::{Ticket, TicketStatus};
 use crate::domain::validation::ValidationErrors;
 use crate::http::uploads::{self, UploadError};
-use crate::store::StoreError;
+use crate::store::{OutboxEntry, OutboxStatus, StoreError};
+
+/// A project's side effects listed on its page, oldest first.
+const DELIVERIES_SHOWN: u32 = 100;
 
 /// Which form on the page was refused, to show its errors beside it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +117,9 @@ struct ProjectPage {
     uploaded: Option<String>,
     max_upload_mb: u64,
     trail: Vec<AuditEvent>,
+    /// Each side effect of the project and where its delivery stands (staff).
+    deliveries: Vec<OutboxEntry>,
+    tools: super::deliveries::Tools,
     /// The helpdesk, for the project's people; `helpdesk_open` lets them write.
     tickets: Option<Vec<Ticket>>,
     helpdesk_open: bool,
@@ -220,6 +226,22 @@ impl ProjectPage {
             .reason
             .as_deref()
             .filter(|_| !self.by_upload_form())
+    }
+
+    fn delivery_lane_key(&self, e: &OutboxEntry) -> String {
+        super::deliveries::lane_key(e.lane)
+    }
+
+    fn delivery_status_key(&self, e: &OutboxEntry) -> String {
+        super::deliveries::outbox_status_key(e.status)
+    }
+
+    fn delivery_failed(&self, e: &OutboxEntry) -> bool {
+        e.status == OutboxStatus::Failed
+    }
+
+    fn delivery_tool(&self, e: &OutboxEntry) -> &'static str {
+        self.tools.tool(e.lane)
     }
 
     fn ticket_error(&self, field: &str) -> Option<String> {
@@ -397,6 +419,14 @@ async fn page_with(
         uploaded,
         max_upload_mb: state.app.upload_max_bytes.div_ceil(1024 * 1024),
         trail: access::visible_audit(&actor, trail),
+        deliveries: if staff {
+            store
+                .list_outbox(None, Some(project.id), DELIVERIES_SHOWN)
+                .await?
+        } else {
+            Vec::new()
+        },
+        tools: super::deliveries::Tools::of(state),
         tickets: if access::can_use_helpdesk(&actor, &project) {
             Some(store.tickets(project.id).await?)
         } else {

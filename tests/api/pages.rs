@@ -968,3 +968,48 @@ on_both_backends! {
         assert_eq!(stranger.status, StatusCode::NOT_FOUND);
     }
 }
+
+on_both_backends! {
+    async fn a_failed_delivery_is_shown_and_retried_from_the_pages(db) {
+        let app = spawn_app(db).await;
+        user(&app, Role::Operator, "olga@agency.pl", None).await;
+        let anna = app.client_contact("Anna Kowalska").await;
+        let pid = id(&app.project(&anna, &[]).await);
+        let entry = app.store.list_outbox(None, Some(pid.parse().unwrap()), 10).await.unwrap()[0].id;
+        app.raw_sql(&format!(
+            "UPDATE outbox SET status = 'failed', attempts = 5, last_error = 'HubSpot answered 401: expired token' WHERE id = '{entry}'"
+        ))
+        .await;
+        let mut v = Visitor::new(&app, "en");
+        v.sign_in("olga@agency.pl", PASSWORD).await;
+        let dashboard = v.get("/").await;
+        assert!(dashboard.text.contains(r#"href="/deliveries""#));
+        let page = v.get("/deliveries").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text.contains("HubSpot answered 401: expired token"), "{}", page.text);
+        assert!(page.text.contains(&format!(r#"href="/projects/{pid}""#)));
+        let project = v.get(&format!("/projects/{pid}")).await;
+        let section = text_between(&project.text, r#"id="deliveries""#, "</section>");
+        assert!(section.contains("failed") && section.contains("Retry"), "{section}");
+
+        let retry = format!("/deliveries/{entry}/retry");
+        assert_eq!(v.post(&retry, &[("back", "/deliveries")]).await.status, StatusCode::FORBIDDEN);
+        let csrf = page.csrf();
+        let done = v.post(&retry, &[("csrf", &csrf), ("back", &format!("/projects/{pid}#deliveries"))]).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+        assert_eq!(done.location(), format!("/projects/{pid}#deliveries"));
+        let now = app.store.outbox_entry(entry).await.unwrap();
+        assert_ne!(now.status, ssot::store::OutboxStatus::Failed, "queued again");
+        let again = v.post(&retry, &[("csrf", &csrf), ("back", "//evil.example")]).await;
+        assert_eq!(again.status, StatusCode::CONFLICT);
+        assert!(again.text.contains("only failed entries can be retried"), "{}", again.text);
+        assert_eq!(v.post("/deliveries/garbage/retry", &[("csrf", &csrf)]).await.status, StatusCode::NOT_FOUND);
+
+        let anna_id: ContactId = id(&anna).parse().unwrap();
+        user(&app, Role::Client, "anna@kowalska.pl", Some(anna_id)).await;
+        let mut anna_v = Visitor::new(&app, "en");
+        anna_v.sign_in("anna@kowalska.pl", PASSWORD).await;
+        assert_eq!(anna_v.get("/deliveries").await.status, StatusCode::NOT_FOUND);
+        assert!(!anna_v.get(&format!("/projects/{pid}")).await.text.contains(r#"id="deliveries""#));
+    }
+}

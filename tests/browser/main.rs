@@ -626,6 +626,10 @@ impl Walk {
         self.look("dashboard", "en", "phone").await?;
         self.goto("/users").await?;
         self.look("users", "en", "phone").await?;
+        self.goto("/deliveries").await?;
+        self.expect_heading("Failed deliveries to the tools")
+            .await?;
+        self.look("deliveries", "en", "phone").await?;
         self.click("nav a[href='/reviews']").await?;
         self.expect_heading("Documents to review").await?;
         self.look("reviews", "en", "phone").await?;

@@ -335,3 +335,20 @@ helpdesk-forbidden = The helpdesk is for the client, the expert once they accept
 helpdesk-closed = The project is archived; its helpdesk is read-only.
 error-message = Write a message (up to 20,000 characters).
 upload-progress = Upload progress
+
+## Deliveries
+nav-deliveries = Deliveries
+deliveries-title = Failed deliveries to the tools
+deliveries-help = Changes a connector could not deliver despite its retries. Nothing is lost: once the cause is fixed, try again.
+deliveries-none = Everything is delivered: no delivery has failed.
+open-deliveries = Show the failures
+project-deliveries = Deliveries to the tools
+effect = Change
+attempts = Attempts
+last-error = The tool's last answer
+open-project = Project
+retry = Retry
+outbox-pending = pending
+outbox-delivering = delivering
+outbox-delivered = delivered
+outbox-failed = failed

@@ -339,3 +339,20 @@ helpdesk-forbidden = Pomoc jest dla klienta, eksperta po przyjęciu projektu i z
 helpdesk-closed = Projekt jest zarchiwizowany; zgłoszenia można tylko czytać.
 error-message = Napisz wiadomość (do 20 000 znaków).
 upload-progress = Postęp przesyłania
+
+## Deliveries
+nav-deliveries = Synchronizacja
+deliveries-title = Nieudane synchronizacje z narzędziami
+deliveries-help = Zmiany, których integracja nie dostarczyła mimo ponowień. Nic nie przepada: po usunięciu przyczyny spróbuj ponownie.
+deliveries-none = Wszystko dostarczone: żadna synchronizacja nie zakończyła się błędem.
+open-deliveries = Pokaż nieudane
+project-deliveries = Synchronizacja z narzędziami
+effect = Zmiana
+attempts = Próby
+last-error = Ostatnia odpowiedź narzędzia
+open-project = Projekt
+retry = Ponów
+outbox-pending = w kolejce
+outbox-delivering = w trakcie
+outbox-delivered = dostarczone
+outbox-failed = nieudane
