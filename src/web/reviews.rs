@@ -96,6 +96,26 @@ impl ReviewsPage {
         })
     }
 
+    /// Page `page` (1-based) of a document's text in parts, each marked
+    /// when it is evidence a requirement quotes from that page.
+    fn marked(
+        &self,
+        entry: &Entry,
+        page: impl std::borrow::Borrow<usize>,
+        text: &str,
+    ) -> Vec<(String, bool)> {
+        let page = *page.borrow();
+        let quotes: Vec<&str> = entry
+            .item
+            .report
+            .iter()
+            .flat_map(|r| &r.requirements)
+            .filter(|r| r.grounded && r.page.is_some_and(|p| p as usize == page))
+            .filter_map(|r| r.evidence.as_deref())
+            .collect();
+        mark_quotes(text, &quotes)
+    }
+
     fn verdict_key(&self, r: &RequirementReport) -> &'static str {
         verdict_key(r.verdict)
     }
@@ -115,6 +135,34 @@ impl ReviewsPage {
     fn outcome_key(&self, outcome: &Outcome) -> &'static str {
         outcome_key(*outcome)
     }
+}
+
+/// `text` cut at the first occurrence of each quote: `(part, is_quote)`
+/// in order. Quotes that overlap one already marked, or that do not occur
+/// as written, stay unmarked.
+fn mark_quotes(text: &str, quotes: &[&str]) -> Vec<(String, bool)> {
+    let mut spans: Vec<(usize, usize)> = quotes
+        .iter()
+        .filter(|q| !q.trim().is_empty())
+        .filter_map(|q| text.find(q).map(|start| (start, start + q.len())))
+        .collect();
+    spans.sort();
+    let mut parts = Vec::new();
+    let mut at = 0;
+    for (start, end) in spans {
+        if start < at {
+            continue;
+        }
+        if start > at {
+            parts.push((text[at..start].to_owned(), false));
+        }
+        parts.push((text[start..end].to_owned(), true));
+        at = end;
+    }
+    if at < text.len() || parts.is_empty() {
+        parts.push((text[at..].to_owned(), false));
+    }
+    parts
 }
 
 fn verdict_key(verdict: Verdict) -> &'static str {
@@ -328,6 +376,31 @@ mod tests {
                 assert_ne!(tr.t(key), key, "{key} has no {locale:?} message");
             }
         }
+    }
+
+    #[test]
+    fn quotes_are_marked_where_they_stand() {
+        let text = "Strony: Kowalska Meble. Informacje poufne. Podpis: ____";
+        let parts = mark_quotes(
+            text,
+            &["Informacje poufne", "Kowalska", "nowhere", "Kowalska Meble"],
+        );
+        assert_eq!(
+            parts,
+            [
+                ("Strony: ".to_owned(), false),
+                ("Kowalska".to_owned(), true),
+                (" Meble. ".to_owned(), false),
+                ("Informacje poufne".to_owned(), true),
+                (". Podpis: ____".to_owned(), false),
+            ]
+        );
+        assert_eq!(
+            parts.iter().map(|(p, _)| p.as_str()).collect::<String>(),
+            text,
+            "nothing lost"
+        );
+        assert_eq!(mark_quotes("", &["x"]), [(String::new(), false)]);
     }
 
     #[test]

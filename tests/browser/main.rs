@@ -486,6 +486,33 @@ impl Walk {
         check(error == "Wybierz: zatwierdź albo odrzuć.", || {
             format!("the refusal says `{error}`")
         })?;
+        // The quoted evidence is marked in the text, and the keyboard decides.
+        let marks = self
+            .browser
+            .find_all(Locator::Css("article.review pre.extract mark"))
+            .await
+            .map_err(fail)?;
+        let mut marked = Vec::new();
+        for m in marks {
+            marked.push(m.html(true).await.map_err(fail)?);
+        }
+        check(marked.iter().any(|m| m.contains("Coretex")), || {
+            format!("the party's quote is marked: {marked:?}")
+        })?;
+        let shortcuts = self.text("#shortcuts").await?;
+        check(shortcuts.starts_with("Skróty klawiszowe"), || {
+            shortcuts.clone()
+        })?;
+        let chosen = self
+            .browser
+            .execute(
+                "document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'r', bubbles: true }));
+                 return document.querySelector('article.review input[value=reject]').checked;",
+                vec![],
+            )
+            .await
+            .map_err(fail)?;
+        check(chosen == json!(true), || "r chooses reject".into())?;
 
         // Step 1 on the consultation form: a missing field refused beside
         // it, then the project made.

@@ -102,3 +102,37 @@ if (documents) {
     });
   }
 }
+
+// The review queue by keyboard: j and k move between documents, a and r
+// choose approve or reject, c goes to the comment. Keys typed into a field
+// stay text.
+const reviews = document.querySelectorAll("article.review");
+if (reviews.length) {
+  const help = document.getElementById("shortcuts");
+  if (help) help.hidden = false;
+  let current = 0;
+  const go = (i) => {
+    current = Math.max(0, Math.min(reviews.length - 1, i));
+    const heading = reviews[current].querySelector("h2");
+    heading.tabIndex = -1;
+    heading.focus();
+    heading.scrollIntoView({ block: "start" });
+  };
+  document.addEventListener("keydown", (e) => {
+    const typing = e.target instanceof Element && e.target.closest("input, textarea, select");
+    if (e.ctrlKey || e.metaKey || e.altKey || typing) return;
+    const article = reviews[current];
+    const choose = (value) => {
+      const radio = article.querySelector(`input[name=decision][value=${value}]`);
+      if (radio) { radio.checked = true; radio.focus(); }
+    };
+    switch (e.key) {
+      case "j": go(current + 1); break;
+      case "k": go(current - 1); break;
+      case "a": choose("approve"); break;
+      case "r": choose("reject"); break;
+      case "c": article.querySelector("textarea[name=comment]")?.focus(); e.preventDefault(); break;
+      default: return;
+    }
+  });
+}

@@ -352,3 +352,4 @@ outbox-pending = pending
 outbox-delivering = delivering
 outbox-delivered = delivered
 outbox-failed = failed
+review-shortcuts = Keyboard shortcuts: j and k — next and previous document, a — approve, r — reject, c — comment.

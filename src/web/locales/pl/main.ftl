@@ -356,3 +356,4 @@ outbox-pending = w kolejce
 outbox-delivering = w trakcie
 outbox-delivered = dostarczone
 outbox-failed = nieudane
+review-shortcuts = Skróty klawiszowe: j i k — następny i poprzedni dokument, a — zatwierdź, r — odrzuć, c — komentarz.
