@@ -70,7 +70,7 @@ impl VettingAction {
         self.into()
     }
 
-    fn needs_reason(self) -> bool {
+    pub fn needs_reason(self) -> bool {
         matches!(
             self,
             VettingAction::Reject | VettingAction::Suspend | VettingAction::Reinstate

@@ -264,6 +264,38 @@ impl Store {
         rows.into_iter().map(Contact::try_from).collect()
     }
 
+    /// Contacts of `kind` whose name, e-mail, company or tax id contains
+    /// `query` (ignoring ASCII case), by name.
+    pub async fn search_contacts(
+        &self,
+        kind: Option<ContactKind>,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<Contact>, StoreError> {
+        let pattern = format!(
+            "%{}%",
+            query
+                .trim()
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let rows: Vec<ContactRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c
+             WHERE ($1 IS NULL OR c.kind = $1)
+               AND (LOWER(c.full_name) LIKE $2 ESCAPE '\\' OR LOWER(c.email) LIKE $2 ESCAPE '\\'
+                    OR LOWER(COALESCE(c.legal_name, '')) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(c.tax_id, '')) LIKE $2 ESCAPE '\\')
+             ORDER BY c.full_name, c.id LIMIT $3"
+        )))
+        .bind(kind.map(|k| k.as_str()))
+        .bind(pattern)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Contact::try_from).collect()
+    }
+
     /// Applies a partial update; an invalid field changes nothing. The CRM
     /// gets the new values through the outbox.
     pub async fn update_contact(

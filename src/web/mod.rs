@@ -8,6 +8,7 @@
 mod assets;
 mod auth;
 mod board;
+mod contacts;
 pub mod cookies;
 mod csrf;
 mod dashboard;
@@ -72,6 +73,9 @@ pub fn router(state: WebState) -> Router {
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
         .route("/users/{id}/invite", post(users::invite))
+        .route("/contacts", get(contacts::list))
+        .route("/contacts/{id}", get(contacts::show))
+        .route("/contacts/{id}/vetting", post(contacts::vetting))
         .route("/intake", get(intake::form).post(intake::submit))
         .route("/board", get(board::board))
         .route("/projects/{id}", get(projects::show))

@@ -1013,3 +1013,55 @@ on_both_backends! {
         assert!(!anna_v.get(&format!("/projects/{pid}")).await.text.contains(r#"id="deliveries""#));
     }
 }
+
+on_both_backends! {
+    async fn contacts_are_searched_and_an_expert_vetted_from_the_pages(db) {
+        let app = spawn_app(db).await;
+        user(&app, Role::Operator, "olga@agency.pl", None).await;
+        let anna = app.client_contact("Anna Kowalska").await;
+        let pid = id(&app.project(&anna, &[]).await);
+        let jan = app.vetted_expert("Jan Nowak", 2).await;
+        let mut v = Visitor::new(&app, "en");
+        v.sign_in("olga@agency.pl", PASSWORD).await;
+
+        let all = v.get("/contacts").await;
+        assert_eq!(all.status, StatusCode::OK);
+        assert!(all.text.contains("Anna Kowalska") && all.text.contains("Jan Nowak"));
+        let found = v.get("/contacts?q=KOWAL").await;
+        assert!(found.text.contains("Anna Kowalska") && !found.text.contains("Jan Nowak"), "{}", found.text);
+        let experts = v.get("/contacts?kind=expert").await;
+        assert!(!experts.text.contains("Anna Kowalska") && experts.text.contains("Jan Nowak"));
+        let wildcard = v.get("/contacts?q=%25").await;
+        assert!(wildcard.text.contains("Nothing matches the search."), "a % is a character, not a pattern");
+
+        let client_page = v.get(&format!("/contacts/{}", id(&anna))).await;
+        assert!(client_page.text.contains(&format!(r#"href="/projects/{pid}""#)), "{}", client_page.text);
+        let path = format!("/contacts/{}", id(&jan));
+        let expert_page = v.get(&path).await;
+        assert!(expert_page.text.contains("vetted") && expert_page.text.contains("Suspend"), "{}", expert_page.text);
+        let csrf = expert_page.csrf();
+        let vetting = format!("{path}/vetting");
+        let no_reason = v.post(&vetting, &[("csrf", &csrf), ("action", "suspend")]).await;
+        assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(no_reason.text.contains("Give a reason"), "{}", no_reason.text);
+        let wrong = v.post(&vetting, &[("csrf", &csrf), ("action", "approve")]).await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(wrong.text.contains("cannot `approve`"), "the domain's reason: {}", wrong.text);
+        let expert = app.get(&app.operator, &format!("/experts/{}", id(&jan))).await.expect(200);
+        assert_eq!(expert["vetting"], "vetted", "nothing refused changed it");
+        let suspended = v.post(&vetting, &[("csrf", &csrf), ("action", "suspend"), ("reason", "insurance lapsed")]).await;
+        assert_eq!(suspended.status, StatusCode::SEE_OTHER, "{}", suspended.text);
+        let expert = app.get(&app.operator, &format!("/experts/{}", id(&jan))).await.expect(200);
+        assert_eq!(expert["vetting"], "suspended");
+        assert!(v.get(&path).await.text.contains("Reinstate"));
+        assert_eq!(v.post(&vetting, &[("csrf", &csrf), ("action", "fly")]).await.status, StatusCode::BAD_REQUEST);
+        assert_eq!(v.get("/contacts/garbage").await.status, StatusCode::NOT_FOUND);
+
+        let anna_id: ContactId = id(&anna).parse().unwrap();
+        user(&app, Role::Client, "anna@kowalska.pl", Some(anna_id)).await;
+        let mut anna_v = Visitor::new(&app, "en");
+        anna_v.sign_in("anna@kowalska.pl", PASSWORD).await;
+        assert_eq!(anna_v.get("/contacts").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(anna_v.get(&path).await.status, StatusCode::NOT_FOUND);
+    }
+}

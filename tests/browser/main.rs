@@ -653,6 +653,11 @@ impl Walk {
         self.look("dashboard", "en", "phone").await?;
         self.goto("/users").await?;
         self.look("users", "en", "phone").await?;
+        self.goto("/contacts?kind=expert").await?;
+        self.expect_heading("Clients and experts").await?;
+        self.click("#contacts tbody a").await?;
+        self.expect_heading("Jan Nowak").await?;
+        self.look("expert", "en", "phone").await?;
         self.goto("/deliveries").await?;
         self.expect_heading("Failed deliveries to the tools")
             .await?;
