@@ -3,6 +3,7 @@
 //! `SameSite=Strict` cookie. It is checked before the form is read.
 
 use axum::body::Bytes;
+use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -10,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::WebState;
 use super::cookies;
 use super::errors::PageError;
-use super::session::Visitor;
+use super::session::{SignedIn, Visitor};
 
 /// The form field holding the token.
 pub const FIELD: &str = "csrf";
@@ -51,6 +52,26 @@ impl<T: DeserializeOwned + Send> FromRequest<WebState> for CsrfForm<T> {
         let form = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| PageError::BadForm(visitor.tr.clone()))?;
         Ok(CsrfForm { visitor, form })
+    }
+}
+
+/// A multipart form (an upload) whose first field is the session's form
+/// token: checked before a byte of the file is read.
+pub async fn checked_multipart(
+    multipart: Result<Multipart, MultipartRejection>,
+    signed: &SignedIn,
+) -> Result<Multipart, PageError> {
+    let Ok(mut multipart) = multipart else {
+        return Err(PageError::BadForm(signed.tr().clone()));
+    };
+    let token = match multipart.next_field().await {
+        Ok(Some(field)) if field.name() == Some(FIELD) => field.text().await.ok(),
+        _ => None,
+    };
+    if token.is_some_and(|t| same(&signed.session.csrf_token, &t)) {
+        Ok(multipart)
+    } else {
+        Err(PageError::Csrf(signed.tr().clone()))
     }
 }
 

@@ -10,6 +10,7 @@ mod auth;
 mod board;
 mod contacts;
 pub mod cookies;
+mod credentials;
 mod csrf;
 mod dashboard;
 mod deliveries;
@@ -73,6 +74,14 @@ pub fn router(state: WebState) -> Router {
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
         .route("/users/{id}/invite", post(users::invite))
+        .route(
+            "/credentials",
+            get(credentials::list)
+                .post(credentials::upload)
+                .layer(DefaultBodyLimit::max(crate::http::uploads::body_limit(
+                    state.app.upload_max_bytes,
+                ))),
+        )
         .route("/contacts", get(contacts::list))
         .route("/contacts/{id}", get(contacts::show))
         .route("/contacts/{id}/vetting", post(contacts::vetting))

@@ -37,6 +37,10 @@ impl Chrome {
         self.role.is_staff()
     }
 
+    pub fn is_expert(&self) -> bool {
+        self.role == Role::Expert
+    }
+
     pub fn role_key(&self) -> String {
         format!("role-{}", self.role.as_str())
     }

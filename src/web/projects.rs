@@ -512,7 +512,7 @@ pub async fn document_status(
 }
 
 /// A refused upload in the reader's words, with the API's status.
-fn upload_refusal(
+pub(super) fn upload_refusal(
     tr: &Tr,
     error: &UploadError,
     max_bytes: u64,
@@ -555,16 +555,7 @@ pub async fn upload(
 ) -> Result<Response, PageError> {
     let project = visible(&state, &signed, &id).await?;
     let tr = signed.tr().clone();
-    let Ok(mut multipart) = multipart else {
-        return Err(PageError::BadForm(tr));
-    };
-    let token = match multipart.next_field().await {
-        Ok(Some(field)) if field.name() == Some(super::csrf::FIELD) => field.text().await.ok(),
-        _ => None,
-    };
-    if !token.is_some_and(|t| super::csrf::same(&signed.session.csrf_token, &t)) {
-        return Err(PageError::Csrf(tr));
-    }
+    let multipart = super::csrf::checked_multipart(multipart, &signed).await?;
     let actor = signed.user().actor();
     let app = &state.app;
     let received = async {

@@ -1065,3 +1065,41 @@ on_both_backends! {
         assert_eq!(anna_v.get(&path).await.status, StatusCode::NOT_FOUND);
     }
 }
+
+on_both_backends! {
+    async fn an_expert_uploads_his_credentials_from_his_page(db) {
+        let app = spawn_app(db).await;
+        user(&app, Role::Operator, "olga@agency.pl", None).await;
+        let jan = app.vetted_expert("Jan Nowak", 2).await;
+        let jan_id: ContactId = id(&jan).parse().unwrap();
+        user(&app, Role::Expert, "jan@nowak.dev", Some(jan_id)).await;
+        let mut v = Visitor::new(&app, "pl");
+        v.sign_in("jan@nowak.dev", PASSWORD).await;
+        let home = v.get("/").await;
+        assert!(home.text.contains(r#"href="/credentials""#));
+        let page = v.get("/credentials").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text.contains("Ubezpieczenie OC"), "{}", page.text);
+        let csrf = page.csrf();
+
+        let no_token = v.upload("/credentials", &[("type", "liability_insurance")], ("oc.pdf", b"%PDF-1.4\n".to_vec())).await;
+        assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+        let html = v.upload("/credentials", &[("csrf", &csrf), ("type", "liability_insurance")], ("oc.pdf", b"<html></html>".to_vec())).await;
+        assert_eq!(html.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert!(html.text.contains("Tego rodzaju pliku nie przyjmujemy"));
+        let pdf = crate::pdfs::pdf(&[&["POLISA OC", "Ubezpieczony: Jan Nowak", "Okres: 2026-01-01 do 2099-12-31"]]);
+        let sent = v.upload("/credentials", &[("csrf", &csrf), ("type", "liability_insurance")], ("polisa.pdf", pdf)).await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
+        app.verify_all().await;
+        let after = v.get("/credentials").await;
+        let table = text_between(&after.text, r#"<table id="credentials">"#, "</table>");
+        assert!(table.contains("polisa.pdf") && !table.contains("w kolejce"), "decided: {table}");
+
+        // Staff read it on the expert's contact page; the page is the expert's alone.
+        let mut olga = Visitor::new(&app, "en");
+        olga.sign_in("olga@agency.pl", PASSWORD).await;
+        assert_eq!(olga.get("/credentials").await.status, StatusCode::NOT_FOUND);
+        let contact = olga.get(&format!("/contacts/{}", id(&jan))).await;
+        assert!(contact.text.contains("polisa.pdf"), "{}", contact.text);
+    }
+}

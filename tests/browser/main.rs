@@ -641,6 +641,9 @@ impl Walk {
             format!("Jan's project is listed: {rows}")
         })?;
         self.look("my-projects", "en", "desktop").await?;
+        self.click("nav a[href='/credentials']").await?;
+        self.expect_heading("My credentials").await?;
+        self.look("credentials", "en", "desktop").await?;
         self.sign_out().await?;
         self.goto(path).await?;
         self.expect_heading("This link no longer works").await?;

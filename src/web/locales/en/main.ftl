@@ -378,3 +378,13 @@ credentials = The expert's credentials
 no-credentials = The expert has not uploaded any credentials yet.
 projects-of-contact = Projects
 no-projects-contact = No projects.
+
+## An expert's credentials
+nav-credentials = My credentials
+credentials-title = My credentials
+credentials-help = Professional certificate, identity confirmation, liability insurance and the agreement with the agency. The agent checks each one; once all are approved you are a vetted expert.
+no-credentials-own = You have not uploaded any credentials yet.
+credential-professional_certificate = Professional certificate
+credential-identity_confirmation = Identity confirmation
+credential-liability_insurance = Liability insurance
+credential-expert_agreement = Agreement with the agency

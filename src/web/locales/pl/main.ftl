@@ -382,3 +382,13 @@ credentials = Dokumenty eksperta
 no-credentials = Ekspert nie przesłał jeszcze dokumentów.
 projects-of-contact = Projekty
 no-projects-contact = Brak projektów.
+
+## An expert's credentials
+nav-credentials = Moje dokumenty
+credentials-title = Moje dokumenty eksperta
+credentials-help = Certyfikat zawodowy, potwierdzenie tożsamości, ubezpieczenie OC i umowa z agencją. Agent sprawdza każdy dokument; po zatwierdzeniu wszystkich jesteś zweryfikowanym ekspertem.
+no-credentials-own = Nie przesłałeś jeszcze żadnego dokumentu.
+credential-professional_certificate = Certyfikat zawodowy
+credential-identity_confirmation = Potwierdzenie tożsamości
+credential-liability_insurance = Ubezpieczenie OC
+credential-expert_agreement = Umowa z agencją
