@@ -16,7 +16,7 @@ pub mod limits;
 mod projects;
 mod records;
 pub mod server;
-mod tasks;
+pub mod tasks;
 mod tickets;
 pub mod uploads;
 mod views;

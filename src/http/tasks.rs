@@ -11,14 +11,31 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{Caller, Json, Path};
 use super::projects::visible_project;
 use crate::domain::access;
+use crate::domain::actor::Actor;
 use crate::domain::ids::{ProjectId, TaskId};
 use crate::domain::project::Project;
 use crate::domain::task::{NewTask, NewTaskInput, Task, TaskPatchInput, tracker_open};
+use crate::store::StoreError;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_tasks, create_task))
         .routes(routes!(update_task))
+}
+
+/// Whether `actor` may use the project's tracker: staff, or the expert while
+/// the project is active and their membership (their access) is in place.
+/// The pages ask the same.
+pub async fn may_use_tracker(
+    state: &AppState,
+    actor: &Actor,
+    project: &Project,
+) -> Result<bool, StoreError> {
+    let member = match actor.contact() {
+        Some(me) if !actor.is_staff() => state.store.is_tracker_member(project.id, me).await?,
+        _ => true,
+    };
+    Ok(access::can_use_tracker(actor, project) && member)
 }
 
 /// The project, if the caller may use its tracker: staff, or the expert while
@@ -29,11 +46,7 @@ pub(super) async fn tracker_project(
     id: ProjectId,
 ) -> Result<Project, ApiError> {
     let project = visible_project(state, caller, id).await?;
-    let member = match caller.token.contact_id {
-        Some(me) if !caller.actor.is_staff() => state.store.is_tracker_member(id, me).await?,
-        _ => true,
-    };
-    if access::can_use_tracker(&caller.actor, &project) && member {
+    if may_use_tracker(state, &caller.actor, &project).await? {
         Ok(project)
     } else {
         Err(ApiError::forbidden(

@@ -102,6 +102,10 @@ pub fn router(state: WebState) -> Router {
             "/projects/{id}/documents/status",
             get(projects::document_status),
         )
+        .route(
+            "/projects/{id}/tasks/{task}/status",
+            post(projects::task_status),
+        )
         .route("/projects/{id}/tickets", post(helpdesk::open))
         .route(
             "/projects/{id}/tickets/{ticket}/messages",

@@ -22,11 +22,12 @@ use crate::domain::actor::Role;
 use crate::domain::audit::{AuditEvent, EntityKind};
 use crate::domain::document::{Document, DocumentStatus, DocumentSubject, RequiredDocument};
 use crate::domain::expert::VettingState;
-use crate::domain::ids::{ContactId, ProjectId, TicketId};
+use crate::domain::ids::{ContactId, ProjectId, TaskId, TicketId};
 use crate::domain::lifecycle::{self, Action, Command, TransitionError};
 use crate::domain::matching::{self, Match};
 use crate::domain::metrics::{self, Baseline, Outcome, ValueSummary};
 use crate::domain::project::Project;
+use crate::domain::task::{Task, TaskPatchInput, TaskStatus, tracker_open};
 use crate::domain::ticket::{Ticket, TicketStatus};
 use crate::domain::validation::ValidationErrors;
 use crate::http::uploads::{self, UploadError};
@@ -117,6 +118,10 @@ struct ProjectPage {
     uploaded: Option<String>,
     max_upload_mb: u64,
     trail: Vec<AuditEvent>,
+    /// The tracker's tasks, for staff and the expert with access; `tracker_open`
+    /// lets them move a task.
+    tasks: Option<Vec<Task>>,
+    tracker_open: bool,
     /// Each side effect of the project and where its delivery stands (staff).
     deliveries: Vec<OutboxEntry>,
     tools: super::deliveries::Tools,
@@ -228,6 +233,14 @@ impl ProjectPage {
             .filter(|_| !self.by_upload_form())
     }
 
+    fn task_status_key(&self, status: &TaskStatus) -> String {
+        format!("task-{}", status.as_str())
+    }
+
+    fn task_statuses(&self) -> &'static [TaskStatus] {
+        &[TaskStatus::Todo, TaskStatus::InProgress, TaskStatus::Done]
+    }
+
     fn delivery_lane_key(&self, e: &OutboxEntry) -> String {
         super::deliveries::lane_key(e.lane)
     }
@@ -321,6 +334,17 @@ impl ProjectPage {
 
     fn percent(&self, ratio: impl std::borrow::Borrow<f64>) -> String {
         self.tr.number((ratio.borrow() * 100.0).round() as i64) + "\u{a0}%"
+    }
+
+    fn tag_list(&self, tags: &[crate::domain::validation::Tag]) -> String {
+        match tags {
+            [] => "–".to_owned(),
+            tags => tags
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
     }
 
     fn max_upload_mb(&self) -> u64 {
@@ -419,6 +443,12 @@ async fn page_with(
         uploaded,
         max_upload_mb: state.app.upload_max_bytes.div_ceil(1024 * 1024),
         trail: access::visible_audit(&actor, trail),
+        tasks: if crate::http::tasks::may_use_tracker(&state.app, &actor, &project).await? {
+            Some(store.tasks(project.id).await?)
+        } else {
+            None
+        },
+        tracker_open: tracker_open(project.state),
         deliveries: if staff {
             store
                 .list_outbox(None, Some(project.id), DELIVERIES_SHOWN)
@@ -953,5 +983,66 @@ mod tests {
             text.contains("Zarchiwizowany") && !text.contains('{'),
             "{text}"
         );
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TaskForm {
+    #[serde(default)]
+    status: String,
+}
+
+/// A task moved on the project's page, as `PATCH /projects/{id}/tasks/{task}`.
+pub async fn task_status(
+    State(state): State<WebState>,
+    signed: SignedIn,
+    Path((id, task)): Path<(String, String)>,
+    CsrfForm { form, .. }: CsrfForm<TaskForm>,
+) -> Result<Response, PageError> {
+    let project = visible(&state, &signed, &id).await?;
+    let tr = signed.tr().clone();
+    let actor = signed.user().actor();
+    let task: TaskId = task.parse().map_err(|_| PageError::NotFound(tr.clone()))?;
+    let status: TaskStatus = form
+        .status
+        .parse()
+        .map_err(|_| PageError::BadForm(tr.clone()))?;
+    let refused = |key: &str| Refusal {
+        reason: Some(tr.t(key)),
+        ..Refusal::default()
+    };
+    if !crate::http::tasks::may_use_tracker(&state.app, &actor, &project).await? {
+        return page(
+            &state,
+            &signed,
+            project,
+            refused("tracker-forbidden"),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    if !tracker_open(project.state) {
+        return page(
+            &state,
+            &signed,
+            project,
+            refused("tracker-closed"),
+            StatusCode::CONFLICT,
+        )
+        .await;
+    }
+    let patch = TaskPatchInput {
+        title: None,
+        status: Some(status),
+    };
+    match state
+        .app
+        .store
+        .update_task(project.id, task, &patch, &actor)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/projects/{}#tasks", project.id)).into_response()),
+        Err(StoreError::NotFound { .. }) => Err(PageError::NotFound(tr)),
+        Err(e) => Err(e.into()),
     }
 }

@@ -626,6 +626,8 @@ on_both_backends! {
         // An offer needs an expert, a cancellation a reason: errors beside the fields.
         let page = olga.get(&path).await;
         assert!(page.text.contains("Jan Nowak"), "the vetted expert is offered as a candidate");
+        let matches = text_between(&page.text, r#"id="matches""#, "</section>");
+        assert!(matches.contains("Jan Nowak") && matches.contains("automation") && matches.contains("100\u{a0}%"), "the score's parts: {matches}");
         let v = version_on(&page);
         let no_expert = olga.post(&steps, &[("csrf", &csrf), ("action", "offer"), ("expert_id", ""), ("expected_version", &v)]).await;
         assert_eq!(no_expert.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -1101,5 +1103,39 @@ on_both_backends! {
         assert_eq!(olga.get("/credentials").await.status, StatusCode::NOT_FOUND);
         let contact = olga.get(&format!("/contacts/{}", id(&jan))).await;
         assert!(contact.text.contains("polisa.pdf"), "{}", contact.text);
+    }
+}
+
+on_both_backends! {
+    async fn the_expert_moves_his_tasks_while_he_has_access(db) {
+        let app = spawn_app(db).await;
+        let anna = app.client_contact("Anna").await;
+        let (pid, jan, _) = app.accepted_project(&anna, &[]).await;
+        let jan_id: ContactId = id(&jan).parse().unwrap();
+        user(&app, Role::Expert, "jan@nowak.dev", Some(jan_id)).await;
+        let task = app.post(&app.operator, &format!("/projects/{pid}/tasks"), serde_json::json!({ "title": "Zebrać faktury" })).await.expect(201);
+        let tid = id(&task);
+        let path = format!("/projects/{pid}");
+        let move_to = format!("{path}/tasks/{tid}/status");
+        let mut v = Visitor::new(&app, "pl");
+        v.sign_in("jan@nowak.dev", PASSWORD).await;
+        let before = v.get(&path).await;
+        assert!(!before.text.contains(r#"id="tasks""#), "no tracker before access is granted");
+        let early = v.post(&move_to, &[("csrf", &before.csrf()), ("status", "done")]).await;
+        assert_eq!(early.status, StatusCode::FORBIDDEN);
+        assert!(early.text.contains("Zadania są dla zespołu"), "{}", early.text);
+
+        app.act(&app.operator, &pid, "start_credentialing", serde_json::json!({})).await.expect(200);
+        app.drain().await;
+        let page = v.get(&path).await;
+        let tasks = text_between(&page.text, r#"id="tasks""#, "</section>");
+        assert!(tasks.contains("Zebrać faktury") && tasks.contains("do zrobienia"), "{tasks}");
+        let moved = v.post(&move_to, &[("csrf", &page.csrf()), ("status", "in_progress")]).await;
+        assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.text);
+        let now = app.get(&app.operator, &format!("/projects/{pid}/tasks")).await.expect(200);
+        assert_eq!(now[0]["status"], "in_progress");
+        assert_eq!(v.post(&move_to, &[("csrf", &page.csrf()), ("status", "finished")]).await.status, StatusCode::BAD_REQUEST);
+        let unknown = format!("{path}/tasks/{}/status", uuid::Uuid::now_v7());
+        assert_eq!(v.post(&unknown, &[("csrf", &page.csrf()), ("status", "done")]).await.status, StatusCode::NOT_FOUND);
     }
 }
