@@ -577,6 +577,31 @@ impl Walk {
             format!("the project moved to matching: {badge}")
         })?;
 
+        // Step 4: the project in matching offered to the ranked expert.
+        let stock = app_project(app, STOCK).await?;
+        self.goto(&format!("/projects/{stock}")).await?;
+        self.expect_heading(STOCK).await?;
+        let matches = self.text("#matches").await?;
+        check(matches.contains("Jan Nowak"), || {
+            format!("Jan is ranked: {matches}")
+        })?;
+        let jan_option = self
+            .browser
+            .execute(
+                "return document.querySelector('#expert-offer option:nth-child(2)').value",
+                vec![],
+            )
+            .await
+            .map_err(fail)?;
+        let jan_option = jan_option
+            .as_str()
+            .ok_or("a candidate to offer to")?
+            .to_owned();
+        self.click(&format!("#expert-offer option[value='{jan_option}']"))
+            .await?;
+        self.click("#step-offer button[type=submit]").await?;
+        self.wait_text(".badge.state", "Oferta u eksperta").await?;
+
         self.click("a[href='/users']").await?;
         self.expect_heading("Osoby i dostęp").await?;
         self.fill("#display_name", "Jan Nowak").await?;
@@ -644,6 +669,11 @@ impl Walk {
         self.click("nav a[href='/credentials']").await?;
         self.expect_heading("My credentials").await?;
         self.look("credentials", "en", "desktop").await?;
+        // Jan accepts the offer on its page.
+        self.goto(&format!("/projects/{stock}")).await?;
+        self.expect_heading(STOCK).await?;
+        self.click("#step-accept button[type=submit]").await?;
+        self.wait_text(".badge.state", "Accepted").await?;
         self.sign_out().await?;
         self.goto(path).await?;
         self.expect_heading("This link no longer works").await?;
@@ -810,7 +840,7 @@ async fn seed(app: &TestApp) -> Value {
     let anna = app.client_contact("Anna Kowalska").await;
     let piotr = app.client_contact("Piotr Zieliński").await;
     let shop = named_project(app, &anna, SHOP).await;
-    let stock = named_project(app, &piotr, "Magazyn: stany z arkusza do sklepu").await;
+    let stock = named_project(app, &piotr, STOCK).await;
     named_project(app, &anna, "Raporty sprzedaży co tydzień").await;
     let jan = app.vetted_expert("Jan Nowak", 3).await;
     let jan_t = app.token_for("expert", &jan).await;
@@ -887,6 +917,7 @@ async fn seed(app: &TestApp) -> Value {
 }
 
 const SHOP: &str = "Sklep internetowy: faktury do księgowości";
+const STOCK: &str = "Magazyn: stany z arkusza do sklepu";
 
 async fn named_project(app: &TestApp, client: &Value, title: &str) -> String {
     let body = json!({ "client_id": client["id"], "title": title,
