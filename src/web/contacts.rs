@@ -52,7 +52,8 @@ impl ContactsPage {
     }
 }
 
-fn kind_key(kind: ContactKind) -> &'static str {
+/// The name of a contact's kind: the role its user has.
+pub(super) fn kind_key(kind: ContactKind) -> &'static str {
     match kind {
         ContactKind::Expert => "role-expert",
         ContactKind::Client => "role-client",
@@ -83,6 +84,20 @@ pub async fn list(
 pub struct Credential {
     pub document: Document,
     pub report: Option<Report>,
+}
+
+/// Every credential the expert uploaded, oldest first, with its report.
+pub(super) async fn credentials_of(
+    state: &WebState,
+    expert: ContactId,
+) -> Result<Vec<Credential>, StoreError> {
+    let store = &state.app.store;
+    let mut credentials = Vec::new();
+    for document in store.documents_of(DocumentSubject::Expert(expert)).await? {
+        let report = store.document_report(document.id).await?.report;
+        credentials.push(Credential { document, report });
+    }
+    Ok(credentials)
 }
 
 #[derive(Template)]
@@ -164,19 +179,13 @@ async fn contact_page(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     signed.require_staff()?;
-    let id: ContactId = id
-        .parse()
-        .map_err(|_| PageError::NotFound(signed.tr().clone()))?;
+    let id: ContactId = signed.id(id)?;
     let store = &state.app.store;
     let contact = store.contact(id).await?;
     let (expert, credentials, projects) = match contact.kind {
         ContactKind::Expert => {
             let expert = store.expert(id).await?;
-            let mut credentials = Vec::new();
-            for document in store.documents_of(DocumentSubject::Expert(id)).await? {
-                let report = store.document_report(document.id).await?.report;
-                credentials.push(Credential { document, report });
-            }
+            let credentials = credentials_of(state, id).await?;
             let filter = ProjectFilter {
                 expert: Some(id),
                 limit: CLIENT_PROJECTS,
@@ -243,7 +252,7 @@ pub async fn vetting(
         .action
         .parse()
         .map_err(|_| PageError::BadForm(tr.clone()))?;
-    let contact: ContactId = id.parse().map_err(|_| PageError::NotFound(tr.clone()))?;
+    let contact: ContactId = signed.id(&id)?;
     let refuse = |text: String, status| {
         contact_page(
             &state,

@@ -58,12 +58,7 @@ async fn page(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let me = expert_of(signed)?;
-    let store = &state.app.store;
-    let mut credentials = Vec::new();
-    for document in store.documents_of(DocumentSubject::Expert(me)).await? {
-        let report = store.document_report(document.id).await?.report;
-        credentials.push(Credential { document, report });
-    }
+    let credentials = super::contacts::credentials_of(state, me).await?;
     let page = CredentialsPage {
         tr: signed.tr().clone(),
         chrome: Chrome::of(signed, "credentials"),

@@ -121,9 +121,7 @@ pub async fn retry(
     CsrfForm { form, .. }: CsrfForm<RetryForm>,
 ) -> Result<Response, PageError> {
     signed.require_staff()?;
-    let id: OutboxId = id
-        .parse()
-        .map_err(|_| PageError::NotFound(signed.tr().clone()))?;
+    let id: OutboxId = signed.id(&id)?;
     match state
         .app
         .store

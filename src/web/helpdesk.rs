@@ -59,11 +59,6 @@ async fn helpdesk_project(
     }
 }
 
-fn ticket_id(signed: &SignedIn, id: &str) -> Result<TicketId, PageError> {
-    id.parse()
-        .map_err(|_| PageError::NotFound(signed.tr().clone()))
-}
-
 fn back(project: &Project) -> Response {
     Redirect::to(&format!("/projects/{}#helpdesk", project.id)).into_response()
 }
@@ -124,7 +119,7 @@ pub async fn reply(
     CsrfForm { form, .. }: CsrfForm<TicketForm>,
 ) -> Result<Response, PageError> {
     let project = helpdesk_project(&state, &signed, &id, true).await?;
-    let ticket = ticket_id(&signed, &ticket)?;
+    let ticket: TicketId = signed.id(&ticket)?;
     let body = match parse_body(&form.body) {
         Ok(body) => body,
         Err(errors) => {
@@ -152,7 +147,7 @@ pub async fn status(
     CsrfForm { form, .. }: CsrfForm<TicketForm>,
 ) -> Result<Response, PageError> {
     let project = helpdesk_project(&state, &signed, &id, true).await?;
-    let ticket = ticket_id(&signed, &ticket)?;
+    let ticket: TicketId = signed.id(&ticket)?;
     let status: TicketStatus = form
         .status
         .parse()

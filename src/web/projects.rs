@@ -364,10 +364,6 @@ fn status_class(status: DocumentStatus) -> &'static str {
     }
 }
 
-fn not_found(signed: &SignedIn) -> PageError {
-    PageError::NotFound(signed.tr().clone())
-}
-
 /// The project if the reader may see it; otherwise the same 404 as for one
 /// that does not exist.
 pub(super) async fn visible(
@@ -375,10 +371,10 @@ pub(super) async fn visible(
     signed: &SignedIn,
     id: &str,
 ) -> Result<Project, PageError> {
-    let id: ProjectId = id.parse().map_err(|_| not_found(signed))?;
+    let id: ProjectId = signed.id(id)?;
     match state.app.store.project(id).await {
         Ok(p) if access::can_see_project(&signed.user().actor(), &p) => Ok(p),
-        Ok(_) | Err(StoreError::NotFound { .. }) => Err(not_found(signed)),
+        Ok(_) | Err(StoreError::NotFound { .. }) => Err(PageError::NotFound(signed.tr().clone())),
         Err(e) => Err(e.into()),
     }
 }
@@ -1002,7 +998,7 @@ pub async fn task_status(
     let project = visible(&state, &signed, &id).await?;
     let tr = signed.tr().clone();
     let actor = signed.user().actor();
-    let task: TaskId = task.parse().map_err(|_| PageError::NotFound(tr.clone()))?;
+    let task: TaskId = signed.id(&task)?;
     let status: TaskStatus = form
         .status
         .parse()

@@ -289,9 +289,7 @@ pub async fn decide(
     CsrfForm { form, .. }: CsrfForm<DecisionForm>,
 ) -> Result<Response, PageError> {
     signed.require_staff()?;
-    let id: DocumentId = id
-        .parse()
-        .map_err(|_| PageError::NotFound(signed.tr().clone()))?;
+    let id: DocumentId = signed.id(&id)?;
     let decision = match parse(&form) {
         Ok(d) => d,
         Err(errors) => {

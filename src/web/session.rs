@@ -108,6 +108,13 @@ impl SignedIn {
         }
     }
 
+    /// An id from the path. One that does not parse is a page that does
+    /// not exist, as an unknown one is.
+    pub fn id<T: std::str::FromStr>(&self, text: &str) -> Result<T, PageError> {
+        text.parse()
+            .map_err(|_| PageError::NotFound(self.visitor.tr.clone()))
+    }
+
     pub fn role(&self) -> Role {
         self.user().role
     }

@@ -76,10 +76,7 @@ impl UsersPage {
     }
 
     fn contact_kind_key(&self, c: &Contact) -> &'static str {
-        match c.kind {
-            ContactKind::Expert => "role-expert",
-            ContactKind::Client => "role-client",
-        }
+        super::contacts::kind_key(c.kind)
     }
 }
 
@@ -231,11 +228,6 @@ pub async fn create(
     .await
 }
 
-fn user_id(signed: &SignedIn, id: &str) -> Result<UserId, PageError> {
-    id.parse()
-        .map_err(|_| PageError::NotFound(signed.tr().clone()))
-}
-
 async fn set_disabled(
     state: &WebState,
     signed: &SignedIn,
@@ -245,7 +237,7 @@ async fn set_disabled(
     if !may_manage_accounts(signed.role()) {
         return Err(PageError::NotFound(signed.tr().clone()));
     }
-    let id = user_id(signed, id)?;
+    let id: UserId = signed.id(id)?;
     if id == signed.user().id {
         let errors = ValidationErrors::single("account", signed.tr().t("error-disable-self"));
         return page(
@@ -296,7 +288,7 @@ pub async fn invite(
     if !may_manage_accounts(signed.role()) {
         return Err(PageError::NotFound(signed.tr().clone()));
     }
-    let id = user_id(&signed, &id)?;
+    let id: UserId = signed.id(&id)?;
     let user = state.app.store.user(id).await?;
     let invitation = match state
         .app
